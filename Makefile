@@ -14,6 +14,7 @@ demo: install
 	$(BIN)/certseal demo $(if $(OUT),--out $(OUT))
 
 test: install
+	$(BIN)/certseal i18n check
 	$(BIN)/python -m pytest
 
 install: system-packages $(INSTALLED)

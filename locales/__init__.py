@@ -1,0 +1,1 @@
+"""Packaged gettext catalogs: messages.pot and <lang>/LC_MESSAGES/messages.po."""

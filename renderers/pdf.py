@@ -1,0 +1,120 @@
+"""HTML → PDF/A-3b with WeasyPrint: deny-all fetcher, embedded certificate data, metadata.
+
+Font configuration and stylesheets are built once per process and reused: parsing the CSS
+and setting up fontconfig cost more than laying out a certificate.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import timezone
+from functools import cache
+
+from weasyprint import CSS, HTML, Attachment
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError
+
+from renderers import metadata
+from renderers.fetcher import ASSET_BASE, AssetFetcher
+from renderers.model import Certificate, ModelSpec
+from renderers.resources import templates_dir
+
+PDF_VARIANT = "pdf/a-3b"
+ATTACHMENT_NAME = "certificate.json"
+SEAL_ELEMENT_ID = "certseal-seal"
+_PX_TO_PT = 0.75  # CSS px → PDF points
+
+
+class UnsafeResourceError(RuntimeError):
+    """The HTML asked for a resource the fetcher refuses; no PDF is produced."""
+
+
+@dataclass(frozen=True)
+class SealBox:
+    """Where the visible electronic seal goes: page index (0-based) and rectangle in PDF
+    points, origin bottom-left — the shape pyHanko's SigFieldSpec(on_page, box) takes."""
+
+    page: int
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    def as_info(self) -> str:
+        return f"{self.page} {self.x1:.2f} {self.y1:.2f} {self.x2:.2f} {self.y2:.2f}"
+
+
+@dataclass(frozen=True)
+class RenderedPdf:
+    data: bytes
+    page_count: int
+    certificate: Certificate
+    seal_box: SealBox | None = None
+
+
+@cache
+def font_configuration() -> FontConfiguration:
+    return FontConfiguration()
+
+
+@cache
+def _css(relative_path: str) -> CSS:
+    text = (templates_dir() / relative_path).read_text(encoding="utf-8")
+    return CSS(string=text, base_url=ASSET_BASE, url_fetcher=AssetFetcher(),
+               font_config=font_configuration())
+
+
+def stylesheets(model: ModelSpec) -> list[CSS]:
+    """The shared stylesheet, plus the model's own certificate.css when it has one."""
+    sheets = [_css("base/certificate.css")]
+    own = f"models/{model.directory}/certificate.css"
+    if (templates_dir() / own).is_file():
+        sheets.append(_css(own))
+    return sheets
+
+
+def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
+    fetcher = AssetFetcher()
+    try:
+        document = HTML(string=html, base_url=ASSET_BASE, url_fetcher=fetcher).render(
+            font_config=font_configuration(), stylesheets=stylesheets(cert.model))
+        seal_box = _find_seal_box(document)
+        issued_utc = cert.issued_at.astimezone(timezone.utc)
+        attachment = Attachment(
+            file_obj=io.BytesIO(cert.source_json), name=ATTACHMENT_NAME, url_fetcher=fetcher,
+            description=f"{cert.model.id} {cert.reference} certificate data (canonical JSON)",
+            created=issued_utc, modified=issued_utc, relationship="Source")
+        data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=[attachment],
+                                  finisher=metadata.finisher(cert, seal_box))
+    except FatalURLFetchingError as exc:
+        raise UnsafeResourceError(f"{cert.reference}: refused to load {fetcher.refused}") from exc
+    return RenderedPdf(data=data, page_count=len(document.pages), certificate=cert, seal_box=seal_box)
+
+
+def _find_seal_box(document) -> SealBox | None:
+    """Where the element #certseal-seal landed. Uses WeasyPrint's layout tree (`_page_box`,
+    not public API): if a WeasyPrint upgrade moves it, the PDF is still produced, only
+    without the seal position hint."""
+    try:
+        return _seal_box_from_layout(document)
+    except AttributeError:
+        return None
+
+
+def _seal_box_from_layout(document) -> SealBox | None:
+    for index, page in enumerate(document.pages):
+        for layout_box in page._page_box.descendants():
+            element = getattr(layout_box, "element", None)
+            if element is None or element.get("id") != SEAL_ELEMENT_ID:
+                continue
+            x, y = layout_box.border_box_x(), layout_box.border_box_y()
+            width, height = layout_box.border_width(), layout_box.border_height()
+            page_height = page.height
+            return SealBox(page=index,
+                           x1=x * _PX_TO_PT, y1=(page_height - y - height) * _PX_TO_PT,
+                           x2=(x + width) * _PX_TO_PT, y2=(page_height - y) * _PX_TO_PT)
+    return None

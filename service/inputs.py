@@ -1,0 +1,34 @@
+"""Reading certificate input files at the edge: bytes on disk → a validated `Certificate`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from renderers.errors import InputError
+from renderers.model import Certificate, parse_certificate
+
+
+def read_certificate_file(
+    path: Path,
+    *,
+    language: str | None = None,
+    destination_language: str | None = None,
+    environment: str | None = None,
+) -> Certificate:
+    """Parse INPUT; command-line overrides are applied before validation so they are checked too."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read input file: {exc.strerror}") from None
+    suffix = path.suffix.lower()
+    if suffix == ".xml" or raw.lstrip()[:1] == b"<":
+        raise InputError(str(path), "UN/CEFACT SPS XML input is not supported yet; give a .json certificate")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(str(path), f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(str(path), "the certificate must be a JSON object")
+    overrides = {"language": language, "destination_language": destination_language, "environment": environment}
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return parse_certificate(data)

@@ -1,0 +1,248 @@
+"""Verification of a received PDF: is it an untouched certseal original, from which environment?
+
+`verify_pdf` never raises. Every problem, including exceptions from parsers fed hostile
+input, becomes a finding in the report, and a finding can only make the verdict worse: the
+verdict is VALID only when there are no findings at all (see `signer.report`).
+
+Order of work (the file is parsed once by pyHanko; pdfminer reads it once more for page text,
+which pyHanko cannot extract):
+1. parse strictly; a file that only parses leniently is INVALID (certseal never writes one),
+   but is still analysed leniently so the report can say what was changed;
+2. validate every signature against one validation context holding all configured roots,
+   with pyHanko's diff analysis of later revisions (never skipped);
+3. the seal (first signature) must be intact, cover the file (or only be followed by LTA
+   updates), be a NO_CHANGES certification, and chain to a configured root; the root
+   that validates it is the *signer* environment, cross-checked with the policy OID;
+4. metadata (Info + XMP) and watermark environments must agree with the signer;
+5. embedded certificate.json must agree with metadata and with the visible text.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from io import BytesIO
+
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import EmbeddedPdfSignature
+
+from renderers.environment import Environment
+from signer._aio import run_sync
+from signer.consistency import embedded_data_findings, environment_findings, expectation_findings, label_drift
+from signer.metadata import MetadataLabels, read_metadata_labels
+from signer.report import EmbeddedDataReport, Finding, FindingKind, Report, SignatureReport, Verdict, short_error
+from signer.signatures import SealOutcome, appended_after, check_seal, check_timestamp, validation_context
+from signer.trust import TrustStore
+from signer.visible import WatermarkFinding, extract_page_texts, find_watermarks
+
+MAX_PDF_BYTES = 64 << 20
+
+
+def _open(data: bytes) -> tuple[PdfFileReader | None, Finding | None]:
+    """Parse strictly. If only a lenient parse works, return it with a finding (INVALID:
+    certseal never writes such a file) so the rest of the analysis can still say what changed."""
+    try:
+        return PdfFileReader(BytesIO(data), strict=True), None
+    except Exception as strict_error:
+        try:
+            reader = PdfFileReader(BytesIO(data), strict=False)
+        except Exception:
+            return None, Finding(
+                FindingKind.UNREADABLE, Verdict.INVALID, f"not a readable PDF file: {short_error(strict_error)}"
+            )
+        return reader, Finding(
+            FindingKind.UNREADABLE, Verdict.INVALID,
+            f"the file structure is malformed, as after a careless or hostile edit ({short_error(strict_error)})",
+        )
+
+
+def _read_labels(handler) -> tuple[MetadataLabels, Finding | None]:
+    try:
+        return read_metadata_labels(handler), None
+    except Exception as e:
+        return MetadataLabels(None, None, None), Finding(
+            FindingKind.NOT_AN_ORIGINAL, Verdict.INDETERMINATE,
+            f"the document metadata cannot be read ({short_error(e)})",
+        )
+
+
+def _precheck(data: bytes) -> Finding | None:
+    """Cheap refusals before any parser sees the bytes."""
+    if not data:
+        return Finding(FindingKind.UNREADABLE, Verdict.INVALID, "the file is empty")
+    if len(data) > MAX_PDF_BYTES:
+        return Finding(FindingKind.UNREADABLE, Verdict.INVALID, f"the file is larger than {MAX_PDF_BYTES >> 20} MiB")
+    if b"%PDF-" not in data[:1024]:  # where ISO 32000 lets a reader look for the header
+        return Finding(FindingKind.UNREADABLE, Verdict.INVALID, "not a readable PDF file: no PDF header")
+    return None
+
+
+@dataclass(frozen=True)
+class _SignatureStage:
+    seal: EmbeddedPdfSignature
+    outcome: SealOutcome | None  # None if the seal could not be validated at all
+    reports: tuple[SignatureReport, ...]
+    findings: tuple[Finding, ...]
+
+
+async def _check_signatures(
+    reader: PdfFileReader, regular: list, timestamps: list, trust: TrustStore, file_size: int
+) -> _SignatureStage:
+    vc = validation_context(trust)
+    seal = regular[0]
+    reports: list[SignatureReport] = []
+    findings: list[Finding] = []
+    outcome: SealOutcome | None = None
+    try:
+        outcome = await check_seal(
+            seal, reader, vc, trust,
+            later_timestamps=any(t.signed_revision > seal.signed_revision for t in timestamps),
+        )
+        reports.append(outcome.report)
+        findings.extend(outcome.findings)
+    except Exception as e:
+        appended = appended_after(seal, file_size)
+        if appended:
+            # Typical of shadow attacks: the appended update is what the parser chokes on.
+            findings.append(Finding(
+                FindingKind.CHANGED_AFTER_SIGNING, Verdict.INVALID,
+                f"changed after signing: {appended} bytes were appended after the seal and "
+                f"cannot be analysed ({short_error(e)})",
+            ))
+        else:
+            findings.append(Finding(FindingKind.BROKEN_SEAL, Verdict.INVALID, f"the seal cannot be validated: {short_error(e)}"))
+    for other in regular[1:]:
+        # Anything signed after a NO_CHANGES certification already fails the seal's diff check;
+        # still list it so the report shows who added it.
+        try:
+            reports.append((await check_seal(other, reader, vc, trust, later_timestamps=False)).report)
+        except Exception as e:
+            findings.append(Finding(
+                FindingKind.BROKEN_SEAL, Verdict.INVALID,
+                f"signature {other.field_name!r} cannot be validated: {short_error(e)}",
+            ))
+    for ts in timestamps:
+        try:
+            ts_report, ts_findings = await check_timestamp(ts, vc)
+            reports.append(ts_report)
+            findings.extend(ts_findings)
+        except Exception as e:
+            findings.append(Finding(
+                FindingKind.BROKEN_SEAL, Verdict.INVALID,
+                f"document timestamp {ts.field_name!r} cannot be validated: {short_error(e)}",
+            ))
+    return _SignatureStage(seal, outcome, tuple(reports), tuple(findings))
+
+
+def _signed_revision_labels(reader: PdfFileReader, seal: EmbeddedPdfSignature) -> tuple[object, MetadataLabels, list[Finding]]:
+    """Labels as the seal saw them (its signed revision), plus a finding if later revisions
+    relabelled the document. Returns the handler for that revision too, for the attachments."""
+    handler = reader
+    if seal.signed_revision < reader.total_revisions - 1:
+        try:
+            handler = reader.get_historical_resolver(seal.signed_revision)
+        except Exception:
+            handler = reader
+    labels, problem = _read_labels(handler)
+    if problem is not None:
+        return handler, labels, [problem]
+    if handler is not reader:
+        latest, _ = _read_labels(reader)
+        drift = label_drift(labels, latest)
+        if drift is not None:
+            return handler, labels, [drift]
+    return handler, labels, []
+
+
+def _page_text(data: bytes) -> tuple[list[str] | None, WatermarkFinding | None, list[Finding]]:
+    try:
+        texts = extract_page_texts(data)
+        return texts, find_watermarks(texts), []
+    except Exception as e:
+        # Without page text the watermark cannot be ruled out, so this can never pass.
+        return None, None, [Finding(
+            FindingKind.NOT_AN_ORIGINAL, Verdict.INDETERMINATE,
+            f"the page text cannot be read, so the watermark cannot be checked ({short_error(e)})",
+        )]
+
+
+async def _verify(data: bytes, file_sha256: str, trust: TrustStore, expect_env: Environment | None) -> Report:
+    refusal = _precheck(data)
+    if refusal is not None:
+        return Report(file_sha256, (refusal,))
+    reader, malformed = _open(data)
+    if reader is None:
+        return Report(file_sha256, (malformed,))
+    trailing = [malformed] if malformed is not None else []  # last: specific findings head the list
+
+    if reader.encrypt_dict is not None:
+        return Report(file_sha256, (Finding(
+            FindingKind.NOT_AN_ORIGINAL, Verdict.INVALID, "the file is encrypted; certseal originals never are",
+        ), *trailing))
+    try:
+        embedded = list(reader.embedded_signatures)
+    except Exception as e:
+        return Report(file_sha256, (Finding(
+            FindingKind.BROKEN_SEAL, Verdict.INVALID, f"the signature cannot be read: {short_error(e)}",
+        ), *trailing))
+    regular = [s for s in embedded if s.sig_object_type == "/Sig"]
+    timestamps = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
+    if not regular:
+        return Report(file_sha256, (Finding(
+            FindingKind.UNSIGNED, Verdict.INVALID, "the document carries no seal (it is not signed)",
+        ), *trailing))
+
+    stage = await _check_signatures(reader, regular, timestamps, trust, len(data))
+    findings = list(stage.findings)
+    handler, labels, label_findings = _signed_revision_labels(reader, stage.seal)
+    findings += label_findings
+    page_texts, marks, text_findings = _page_text(data)
+    findings += text_findings
+
+    signer_env = stage.outcome.signer_environment if stage.outcome is not None else None
+    env_report, env_findings = environment_findings(signer_env, labels, marks)
+    findings += env_findings
+    claims_certseal = signer_env is not None or labels.environment is not None
+    try:
+        embedded_report, embedded_findings = embedded_data_findings(handler, labels, page_texts, claims_certseal)
+    except Exception as e:
+        embedded_report, embedded_findings = EmbeddedDataReport(True, False), [Finding(
+            FindingKind.EMBEDDED_DATA_MISMATCH, Verdict.INVALID,
+            f"the embedded certificate data cannot be checked: {short_error(e)}",
+        )]
+    findings += embedded_findings
+    if stage.outcome is not None and stage.outcome.trusted:
+        findings += expectation_findings(signer_env, expect_env)
+
+    return Report(
+        file_sha256=file_sha256,
+        findings=tuple(findings + trailing),
+        reference=labels.reference,
+        environment=env_report,
+        signatures=stage.reports,
+        embedded_data=embedded_report,
+    )
+
+
+async def verify_pdf_async(
+    data: bytes, trust: TrustStore, *, expect_env: Environment | None = None
+) -> Report:
+    """Async variant of `verify_pdf` for callers inside an event loop. Never raises."""
+    try:
+        file_sha256 = hashlib.sha256(data).hexdigest()
+    except Exception:  # not bytes-like at all
+        file_sha256 = ""
+    try:
+        expected = Environment(expect_env) if expect_env is not None else None
+        return await _verify(bytes(data), file_sha256, trust, expected)
+    except Exception as e:  # the last net: a crash is a finding, never a pass
+        return Report(file_sha256, (Finding(
+            FindingKind.UNREADABLE, Verdict.INVALID, f"verification failed on this file: {short_error(e)}",
+        ),))
+
+
+def verify_pdf(data: bytes, trust: TrustStore, *, expect_env: Environment | None = None) -> Report:
+    """Verify a received PDF against the configured trust roots. Never raises."""
+    try:
+        return run_sync(lambda: verify_pdf_async(data, trust, expect_env=expect_env))
+    except Exception as e:  # e.g. no thread could be started
+        return Report("", (Finding(FindingKind.UNREADABLE, Verdict.INVALID, f"verification failed: {short_error(e)}"),))
