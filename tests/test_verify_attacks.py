@@ -34,7 +34,12 @@ from signer.pades import seal_pdf
 from signer.report import FindingKind, Verdict
 from signer.verify import verify_pdf
 
-CORPUS = Path("/work/shared/corpus/rub-shadow")
+# shared/ stands beside the checkout (CI clones next to it); /work/shared is the workplace copy.
+CORPUS = next(
+    (p for p in (Path(__file__).resolve().parents[2] / "shared/corpus/rub-shadow", Path("/work/shared/corpus/rub-shadow"))
+     if p.is_dir()),
+    Path("/work/shared/corpus/rub-shadow"),
+)
 PROD = Environment.PRODUCTION
 TRAINING = Environment.TRAINING
 
