@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import jinja2
+from markupsafe import Markup
 
-from renderers.i18n import Translator, translator
+from renderers.clauses import ClauseText
+from renderers.i18n import Translator, document_languages, translator
+from renderers.kinds import Clauses
 from renderers.model import BoxSpec, Certificate, ModelSpec, PartSpec
 from renderers.kinds import TABLE_KINDS
 from renderers.qr import QrCode, qr_code, verification_url
@@ -46,13 +49,29 @@ class BoxView:
     @property
     def struck(self) -> bool:
         # Annex II: boxes not filled in appear struck through. A seal box stays open: the
-        # electronic seal goes there whatever else is filled in.
-        return self.empty and not self.spec.seal
+        # electronic seal goes there whatever else is filled in. A compulsory box can only be
+        # empty on a certificate imported as TRACES issued it (source "sps"): it stays open
+        # too, rather than claim the box does not apply.
+        return self.empty and not self.spec.seal and not self.spec.compulsory
 
     @property
     def breakable(self) -> bool:
-        """Long tables may run over pages; every other box is kept in one piece."""
-        return self.spec.kind in TABLE_KINDS
+        """Long tables and attestations may run over pages; every other box is kept in one piece."""
+        return self.spec.kind in TABLE_KINDS or self.spec.kind == "clauses"
+
+
+@dataclass(frozen=True)
+class ClauseVersion:
+    language: str  # "und" when the input did not say
+    text: ClauseText
+    second: bool
+
+    @property
+    def attrs(self) -> Markup:
+        if self.language == "und":
+            return Markup("")
+        rtl = self.language in document_languages() and translator(self.language).rtl
+        return Markup(' lang="{}"').format(self.language) + (Markup(' dir="rtl"') if rtl else Markup(""))
 
 
 @dataclass
@@ -79,6 +98,9 @@ class DocumentView:
     watermark: tuple[str, ...]
     parts: tuple[PartView, ...]
 
+    def header_value(self, part: PartSpec) -> object | None:
+        return self.cert.fields.get(part.header_field) if part.header_field else None
+
     @property
     def watermark_lines(self) -> tuple[WatermarkLine, ...]:
         return watermark_lines(self.watermark)
@@ -90,6 +112,32 @@ class DocumentView:
     @property
     def languages(self) -> tuple[str, ...]:
         return (self.cert.language, self.cert.destination_language) if self.bilingual else (self.cert.language,)
+
+    def clause_versions(self, clauses: Clauses) -> tuple["ClauseVersion", ...]:
+        """The attestation text(s) to print: the first document language's (or, lacking it, the
+        text as given), then the second language's beneath it when the input has one."""
+        first = clauses.pick(self.cert.language, "und", "en")
+        if first is None:
+            return ()
+        versions = [ClauseVersion(*first, second=False)]
+        if self.bilingual:
+            second = clauses.pick(self.cert.destination_language)
+            if second and second[0] == self.cert.destination_language and second[0] != first[0]:
+                versions.append(ClauseVersion(*second, second=True))
+        return tuple(versions)
+
+    @property
+    def a1(self) -> Markup:
+        """Attributes of a first-language span: its direction when it is not left-to-right
+        (the page itself keeps the left-to-right grid of the regulation's templates)."""
+        return Markup(' dir="rtl"') if self.t1.rtl else Markup("")
+
+    @property
+    def a2(self) -> Markup:
+        """Attributes of a second-language span: its language (fonts, shaping, hyphenation
+        follow it) and its direction."""
+        attrs = Markup(' lang="{}"').format(self.cert.destination_language)
+        return attrs + (Markup(' dir="rtl"') if self.t2.rtl else Markup(""))
 
 
 def layout_rows(boxes: tuple[BoxView, ...]) -> tuple[RowView, ...]:

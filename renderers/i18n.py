@@ -20,8 +20,9 @@ from babel.dates import format_date as _babel_date
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+from babel.languages import get_official_languages
 from babel.numbers import format_decimal, get_group_symbol
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 
 from renderers.resources import locales_dir, templates_dir
 
@@ -55,23 +56,57 @@ def N_(msgid: str) -> str:
 
 
 def _po_path(language: str) -> Path:
-    return locales_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    # Documents name languages in BCP 47 ("pt-BR"); gettext directories use POSIX ("pt_BR").
+    return locales_dir() / language.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 @cache
 def supported_languages() -> list[str]:
     """Languages that have a catalog, sorted."""
-    return sorted(p.parent.parent.name for p in locales_dir().glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    return sorted(p.parent.parent.name.replace("_", "-") for p in locales_dir().glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+# The 24 official languages of the Union (TRACES NT prints certificates in all of them) and the
+# languages of frequent trading partners. A document may be rendered in any of them even before
+# its catalog exists: labels then fall back to the English msgids, while dates, numbers and
+# country names already follow the language (CLDR). `Translator.has_catalog` tells which.
+EU_LANGUAGES = ("bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "it",
+                "lt", "lv", "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv")
+PARTNER_LANGUAGES = ("ar", "es-419", "he", "hi", "id", "is", "ja", "ka", "ko", "mk", "nb", "pt-BR", "ru",
+                     "sq", "sr", "th", "tr", "uk", "vi", "zh")
+
+
+@cache
+def document_languages() -> list[str]:
+    """Languages a document may be rendered in: those with a catalog, plus the EU and partner
+    languages that fall back to English labels until their catalog exists. Sorted."""
+    return sorted(set(supported_languages()) | set(EU_LANGUAGES) | set(PARTNER_LANGUAGES))
+
+
+def country_language(country: str | None, *, among: Iterable[str] | None = None) -> str | None:
+    """The first official language of `country` (ISO 3166 alpha-2, CLDR order) that is a
+    document language (or one of `among`); None when there is none."""
+    if not country:
+        return None
+    allowed = set(among) if among is not None else set(document_languages())
+    if country == "XI":
+        country = "GB"
+    for language in get_official_languages(country, de_facto=True):
+        if language in allowed:
+            return language
+    return None
 
 
 def _read_catalog(language: str) -> Catalog:
     with _po_path(language).open("rb") as fh:
-        return read_po(fh, locale=language, domain=DOMAIN)
+        return read_po(fh, locale=language.replace("-", "_"), domain=DOMAIN)
 
 
 @cache
-def _translations(language: str) -> Translations:
+def _translations(language: str) -> Translations | NullTranslations:
     if language not in supported_languages():
+        if language in document_languages():
+            return NullTranslations()  # English msgids until the catalog exists
         raise LookupError(f"no catalog for language {language!r}")
     buffer = io.BytesIO()
     write_mo(buffer, _read_catalog(language), use_fuzzy=False)
@@ -95,10 +130,23 @@ class Translator:
 
     language: str
     locale: Locale
-    translations: Translations
+    translations: Translations | NullTranslations
 
     def gettext(self, msgid: str) -> str:
         return self.translations.gettext(msgid)
+
+    @property
+    def has_catalog(self) -> bool:
+        """False while labels fall back to English (no catalog for this language yet)."""
+        return self.language in supported_languages()
+
+    @property
+    def rtl(self) -> bool:
+        return self.locale.character_order == "right-to-left"
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.rtl else "ltr"
 
     def country_name(self, code: str) -> str:
         if code in EXTRA_COUNTRIES:
@@ -124,7 +172,7 @@ class Translator:
 
 @cache
 def translator(language: str) -> Translator:
-    return Translator(language, Locale.parse(language), _translations(language))
+    return Translator(language, Locale.parse(language, sep="-"), _translations(language))
 
 
 # Module-level shorthands for callers that format a single value.

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from renderers.errors import InputError
 
+from renderers.clauses import MAX_CLAUSE_TEXT, ClauseText, parse_clauses
+
 if TYPE_CHECKING:
     from renderers.model import BoxSpec, ColumnSpec
 
@@ -48,9 +50,27 @@ class Weights:
 class Signature:
     name: str
     signed_at: datetime | None = None
+    qualification: str | None = None  # "Qualification and title" of a certifying officer
 
 
 TableRow = Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Clauses:
+    """Attestation text (Part II health clauses), per language: language code → parsed text.
+    The input may give one text (language "und", undetermined) or one per language."""
+
+    texts: Mapping[str, "ClauseText"]
+
+    def pick(self, *languages: str) -> tuple[str, "ClauseText"] | None:
+        """The text in the first of `languages` that has one, else the first text given."""
+        for language in languages:
+            if language in self.texts:
+                return language, self.texts[language]
+        for language, text in self.texts.items():
+            return language, text
+        return None
 
 
 # ------------------------------------------------------------------------------- errors
@@ -302,14 +322,18 @@ def _weights_schema(box: "BoxSpec") -> dict:
 
 
 def _parse_signature(raw: object, ctx: _Ctx) -> Signature:
-    obj = _object(raw, ctx, ("name", "signed_at"))
+    obj = _object(raw, ctx, ("name", "signed_at") + (("qualification",) if ctx.box.qualification else ()))
     return Signature(name=text(obj.get("name"), ctx.at("name"), max_len=MAX_SHORT),
-                     signed_at=parse_datetime(obj.get("signed_at"), ctx.at("signed_at"), required=False))
+                     signed_at=parse_datetime(obj.get("signed_at"), ctx.at("signed_at"), required=False),
+                     qualification=text(obj.get("qualification"), ctx.at("qualification"), max_len=MAX_SHORT,
+                                        required=False) if ctx.box.qualification else None)
 
 
 def _signature_schema(box: "BoxSpec") -> dict:
-    return {"type": "object", "required": ["name"], "additionalProperties": False,
-            "properties": {"name": {**_STR, "maxLength": MAX_SHORT}, "signed_at": _DATETIME_S}}
+    props = {"name": {**_STR, "maxLength": MAX_SHORT}, "signed_at": _DATETIME_S}
+    if box.qualification:
+        props["qualification"] = {"type": "string", "maxLength": MAX_SHORT}
+    return {"type": "object", "required": ["name"], "additionalProperties": False, "properties": props}
 
 
 def _parse_choice(raw: object, ctx: _Ctx) -> str | tuple[str, ...]:
@@ -396,6 +420,32 @@ def _table_schema(box: "BoxSpec") -> dict:
                       "properties": {c.key: _column_schema(c) for c in box.columns}}}
 
 
+_LANG_KEY = re.compile(r"^[a-z]{2,3}$")
+
+
+def _parse_clauses(raw: object, ctx: _Ctx) -> Clauses:
+    if isinstance(raw, str):
+        raw = {"und": raw}
+    if not isinstance(raw, dict) or not raw:
+        raise ctx.error(f"expected attestation text, or an object of texts per language, got {_json_type(raw)}")
+    texts: dict[str, ClauseText] = {}
+    for language, value in raw.items():
+        if not _LANG_KEY.match(str(language)):
+            raise ctx.at(str(language)).error("expected a language code such as 'en'")
+        body = text(value, ctx.at(language), multiline=True, max_len=MAX_CLAUSE_TEXT)
+        texts[language] = parse_clauses(body)
+    return Clauses(MappingProxyType(texts))
+
+
+def _clauses_schema(box: "BoxSpec") -> dict:
+    body = {"type": "string", "minLength": 1, "maxLength": MAX_CLAUSE_TEXT,
+            "description": "markdown-like: [x] / [ ] boxes, ~~struck~~ alternatives, (1) footnote markers"}
+    return {"oneOf": [body, {"type": "object", "minProperties": 1,
+                             "propertyNames": {"pattern": _LANG_KEY.pattern},
+                             "additionalProperties": body,
+                             "description": "the text per language code"}]}
+
+
 def _text_schema(box: "BoxSpec") -> dict:
     schema = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
     if box.pattern:
@@ -421,11 +471,14 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("signature", _parse_signature, _signature_schema),
     Kind("commodities", _parse_table, _table_schema),
     Kind("documents", _parse_table, _table_schema),
+    Kind("table", _parse_table, _table_schema),  # any other list of lines (controls, tests)
+    # Part II attestation: markdown-like text, tokenized (see renderers.clauses).
+    Kind("clauses", _parse_clauses, _clauses_schema),
     # The certificate's own reference (top-level `reference`): no field of its own.
     Kind("reference", lambda raw, ctx: None, lambda box: {}),
 )}
 
-TABLE_KINDS = frozenset({"commodities", "documents"})
+TABLE_KINDS = frozenset({"commodities", "documents", "table"})
 CHOICE_KINDS = frozenset({"choice", "transport"})  # kinds whose box needs `options`
 
 

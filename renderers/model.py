@@ -64,6 +64,7 @@ class BoxSpec:
     statement: str | None = None  # signature boxes: the declaration text (msgid)
     seal: bool = False  # signature boxes: reserve the place of the electronic seal
     multiple: bool = False  # choice boxes: several options may be chosen
+    qualification: bool = False  # signature boxes: also "Qualification and title"
 
     @property
     def title(self) -> str:
@@ -74,6 +75,9 @@ class BoxSpec:
 class PartSpec:
     id: str
     title: str  # msgid
+    # A field whose value the running header of this part prints under the document type,
+    # e.g. the legal title of the health certificate model on INTRA / EXPORT Part II pages.
+    header_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,9 +142,31 @@ def load_model(model_id: str) -> ModelSpec:
     with path.open("rb") as fh:
         raw = tomllib.load(fh)
     try:
+        raw["boxes"] = _expand_includes(raw.get("boxes", []))
         return _build_model(raw, directory)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OSError, tomllib.TOMLDecodeError) as exc:
         raise ModelDefinitionError(f"{path}: {exc}") from exc
+
+
+def _expand_includes(boxes: list[dict]) -> list[dict]:
+    """Boxes several models share (e.g. the CHED Part III) live in one file under
+    `templates/models/shared/`; a model pulls them in, in place, with a box entry holding only
+    `include = "shared/<file>.toml"`. Includes do not nest."""
+    root = (templates_dir() / MODELS_DIR).resolve()
+    expanded: list[dict] = []
+    for entry in boxes:
+        if set(entry) != {"include"}:
+            expanded.append(entry)
+            continue
+        path = (root / str(entry["include"])).resolve()
+        if not path.is_relative_to(root) or path.suffix != ".toml":
+            raise ValueError(f"include {entry['include']!r}: not a .toml file below templates/models")
+        with path.open("rb") as fh:
+            included = tomllib.load(fh).get("boxes", [])
+        if any("include" in b for b in included):
+            raise ValueError(f"include {entry['include']!r}: includes do not nest")
+        expanded.extend(included)
+    return expanded
 
 
 def _options(raw: list | None) -> tuple[OptionSpec, ...]:
@@ -148,7 +174,8 @@ def _options(raw: list | None) -> tuple[OptionSpec, ...]:
 
 
 def _build_model(raw: dict[str, Any], directory: str) -> ModelSpec:
-    parts = tuple(PartSpec(id=pid, title=p["title"]) for pid, p in raw.get("parts", {}).items())
+    parts = tuple(PartSpec(id=pid, title=p["title"], header_field=p.get("header_field"))
+                  for pid, p in raw.get("parts", {}).items())
     part_ids = {p.id for p in parts}
     boxes: list[BoxSpec] = []
     seen_ids: set[str] = set()
@@ -166,6 +193,7 @@ def _build_model(raw: dict[str, Any], directory: str) -> ModelSpec:
             pattern=b.get("pattern"), exclusive_group=b.get("exclusive_group"),
             approval_number=bool(b.get("approval_number", False)), statement=b.get("statement"),
             seal=bool(b.get("seal", False)), multiple=bool(b.get("multiple", False)),
+            qualification=bool(b.get("qualification", False)),
         )
         where = f"box {box.id}"
         if box.id in seen_ids:
@@ -200,6 +228,9 @@ def _build_model(raw: dict[str, Any], directory: str) -> ModelSpec:
             if pattern:
                 re.compile(pattern)
         boxes.append(box)
+    for part in parts:
+        if part.header_field and part.header_field not in seen_fields:
+            raise ValueError(f"part {part.id}: header_field {part.header_field!r} is no box's field")
     re.compile(raw["reference_pattern"])
     return ModelSpec(
         id=raw["id"], title=raw["title"], short_title=raw.get("short_title", raw["id"]),
@@ -225,6 +256,9 @@ class Certificate:
     fields: Mapping[str, object]  # field name → typed value (see renderers.kinds); absent = empty
     source_json: bytes = field(repr=False)  # canonical JSON of the input, embedded in the PDF
     replaces: str | None = None  # reference of the certificate this one replaces
+    # The UN/CEFACT SPS XML the certificate was imported from (embedded as certificate.xml).
+    source_xml: bytes | None = field(default=None, repr=False)
+    source: str = "json"  # "sps": imported from TRACES data (see renderers.sps)
 
     def value(self, box: BoxSpec) -> object | None:
         if box.kind == "reference":
@@ -237,7 +271,11 @@ class Certificate:
 
 
 TOP_LEVEL = ("$schema", "model", "reference", "version", "environment", "language",
-             "destination_language", "issued_at", "replaces", "fields")
+             "destination_language", "issued_at", "replaces", "source", "fields")
+# "sps": the data comes from a certificate TRACES NT has already validated and issued (UN/CEFACT
+# SPS XML). Its compulsory boxes are then printed as they were issued, even empty (not struck),
+# instead of refusing the certificate; every other rule still applies.
+SOURCES = ("json", "sps")
 _REQUIRED_TOP = ("model", "reference", "version", "environment", "language",
                  "destination_language", "issued_at", "fields")
 
@@ -248,12 +286,13 @@ def canonical_json(data: object) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
-def parse_certificate(data: object) -> Certificate:
+def parse_certificate(data: object, *, source_xml: bytes | None = None) -> Certificate:
     """Validate certificate input (a decoded JSON object) and return a `Certificate`.
 
-    Raises `InputError` naming the offending field for any problem.
+    Raises `InputError` naming the offending field for any problem. `source_xml` is the SPS
+    XML the input was mapped from (renderers.sps), kept to be embedded beside the JSON.
     """
-    from renderers.i18n import supported_languages
+    from renderers.i18n import document_languages
 
     if not isinstance(data, dict):
         raise InputError("$", "a certificate is a JSON object")
@@ -277,8 +316,13 @@ def parse_certificate(data: object) -> Certificate:
         raise InputError("environment", f"expected a string, got {data['environment']!r}")
     environment = Environment.parse(data["environment"], field="environment")
 
-    languages = supported_languages()
+    source = data.get("source", "json")
+    if source not in SOURCES:
+        raise InputError("source", f"expected one of {', '.join(SOURCES)}, got {source!r}")
+    languages = document_languages()
     for key in ("language", "destination_language"):
+        if isinstance(data[key], str) and "_" in data[key]:
+            data = {**data, key: data[key].replace("_", "-")}  # accept POSIX spelling, keep BCP 47
         if data[key] not in languages:
             raise InputError(key, f"unsupported language {data[key]!r} (supported: {', '.join(languages)})")
 
@@ -304,20 +348,21 @@ def parse_certificate(data: object) -> Certificate:
         path = f"fields.{box.field}"
         raw = fields_raw.get(box.field)
         if kinds.KINDS[box.kind].is_empty(raw):
-            if box.compulsory:
+            if box.compulsory and source != "sps":
                 raise kinds.BoxInputError(path, "compulsory", box)
             continue
         values[box.field] = kinds.parse_box(box, raw, path)
     _check_exclusive_groups(model, values)
 
     try:
-        source = canonical_json(data)
+        source_bytes = canonical_json(data)
     except (TypeError, ValueError) as exc:
         raise InputError("$", f"not JSON data: {exc}") from None
     return Certificate(
         model=model, reference=reference, version=version, environment=environment,
         language=data["language"], destination_language=data["destination_language"],
-        issued_at=issued_at, fields=MappingProxyType(values), source_json=source, replaces=replaces,
+        issued_at=issued_at, fields=MappingProxyType(values), source_json=source_bytes, replaces=replaces,
+        source_xml=source_xml, source=source,
     )
 
 
@@ -359,11 +404,11 @@ def certificate_schema(model_id: str | None = None) -> dict:
     With `model_id`, the schema of that model only; otherwise one schema accepting every
     available model (its `fields` checked per model with if/then).
     """
-    from renderers.i18n import supported_languages
+    from renderers.i18n import document_languages
 
     model_ids = [model_id] if model_id else available_models()
     models = [load_model(m) for m in model_ids]
-    languages = supported_languages()
+    languages = document_languages()
     schema: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://certseal.example/schema/certificate.json",
@@ -386,6 +431,9 @@ def certificate_schema(model_id: str | None = None) -> dict:
             "destination_language": {"enum": languages, "description": "destination's language, printed second"},
             "issued_at": {"type": "string", "format": "date-time", "description": "with UTC offset"},
             "replaces": {"type": "string", "description": "reference of the certificate this one replaces"},
+            "source": {"enum": list(SOURCES), "default": "json",
+                       "description": "sps: mapped from an issued TRACES certificate (UN/CEFACT SPS XML); "
+                                      "its compulsory boxes may then be empty"},
             "fields": {"type": "object"},
         },
     }

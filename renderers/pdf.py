@@ -21,6 +21,7 @@ from renderers.resources import templates_dir
 
 PDF_VARIANT = "pdf/a-3b"
 ATTACHMENT_NAME = "certificate.json"
+XML_ATTACHMENT_NAME = "certificate.xml"  # the UN/CEFACT SPS XML, when that was the input
 SEAL_ELEMENT_ID = "certseal-seal"
 _PX_TO_PT = 0.75  # CSS px → PDF points
 
@@ -83,16 +84,24 @@ def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
         document = HTML(string=html, base_url=ASSET_BASE, url_fetcher=fetcher).render(
             font_config=font_configuration(), stylesheets=stylesheets(cert.model))
         seal_box = _find_seal_box(document)
-        issued_utc = cert.issued_at.astimezone(timezone.utc)
-        attachment = Attachment(
-            file_obj=io.BytesIO(cert.source_json), name=ATTACHMENT_NAME, url_fetcher=fetcher,
-            description=f"{cert.model.id} {cert.reference} certificate data (canonical JSON)",
-            created=issued_utc, modified=issued_utc, relationship="Source")
-        data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=[attachment],
+        data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=_attachments(cert, fetcher),
                                   finisher=metadata.finisher(cert, seal_box))
     except FatalURLFetchingError as exc:
         raise UnsafeResourceError(f"{cert.reference}: refused to load {fetcher.refused}") from exc
     return RenderedPdf(data=data, page_count=len(document.pages), certificate=cert, seal_box=seal_box)
+
+
+def _attachments(cert: Certificate, fetcher: AssetFetcher) -> list[Attachment]:
+    """certificate.json always; certificate.xml too when the input was SPS XML (both PDF/A-3
+    associated files with relationship Source)."""
+    issued_utc = cert.issued_at.astimezone(timezone.utc)
+    files = [(cert.source_json, ATTACHMENT_NAME, "certificate data (canonical JSON)")]
+    if cert.source_xml is not None:
+        files.append((cert.source_xml, XML_ATTACHMENT_NAME, "UN/CEFACT SPS e-Certificate XML as received"))
+    return [Attachment(file_obj=io.BytesIO(data), name=name, url_fetcher=fetcher,
+                       description=f"{cert.model.id} {cert.reference} {what}",
+                       created=issued_utc, modified=issued_utc, relationship="Source")
+            for data, name, what in files]
 
 
 def _find_seal_box(document) -> SealBox | None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from renderers.errors import InputError
 from renderers.model import Certificate, parse_certificate
+from renderers.sps import looks_like_xml, parse_sps
 
 
 def read_certificate_file(
@@ -21,8 +22,12 @@ def read_certificate_file(
     except OSError as exc:
         raise InputError(str(path), f"cannot read input file: {exc.strerror}") from None
     suffix = path.suffix.lower()
-    if suffix == ".xml" or raw.lstrip()[:1] == b"<":
-        raise InputError(str(path), "UN/CEFACT SPS XML input is not supported yet; give a .json certificate")
+    if suffix == ".xml" or looks_like_xml(raw):
+        # UN/CEFACT SPS XML (bare SPSCertificate or a TRACES NT response): the XML carries no
+        # environment (default training) nor document languages (default from the issuing and
+        # destination countries); see renderers.sps.
+        return parse_sps(raw, language=language, destination_language=destination_language,
+                         environment=environment)
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

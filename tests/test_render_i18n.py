@@ -36,8 +36,7 @@ def test_missing_translations_reports_gaps(tmp_path, monkeypatch):
     src = locales_dir() / "nl" / "LC_MESSAGES" / "messages.po"
     text = src.read_text(encoding="utf-8")
     text = text.replace('msgstr "Afzender/exporteur"', 'msgstr ""')
-    text = text.replace('#: templates/models/ched_pp/model.toml\nmsgid "Consignee/Importer"',
-                        '#, fuzzy\n#: templates/models/ched_pp/model.toml\nmsgid "Consignee/Importer"')
+    text = text.replace('\nmsgid "Consignee/Importer"', '\n#, fuzzy\nmsgid "Consignee/Importer"')
     target = tmp_path / "nl" / "LC_MESSAGES" / "messages.po"
     target.parent.mkdir(parents=True)
     target.write_text(text, encoding="utf-8")
@@ -81,7 +80,7 @@ def test_translated_catalogs_translate(lang):
     t = translator(lang)
     ids = [m.id for m in extract_messages() if m.id]
     same = [i for i in ids if t.gettext(i) == i]
-    assert len(same) <= 6, same
+    assert len(same) <= 10, same  # INTRA, Transformation, Description, Type, Mode, Version, ...
 
 
 def test_formatting_per_language():

@@ -175,10 +175,14 @@ def test_output_is_deterministic(rendered):
     assert render_certificate(r.cert).data == r.pdf.data
 
 
-def test_seal_place_is_on_the_last_page(rendered):
+def test_seal_place_is_in_the_certifying_officer_box(rendered):
+    # Part II ends with the certifying officer's box (II.21), where the seal goes; Part III
+    # (follow-up) comes after it on pages of its own.
     r = rendered["roses-ke-nl"]
     seal = r.pdf.seal_box
-    assert seal is not None and seal.page == r.pdf.page_count - 1
+    officer_pages = [i for i, t in enumerate(r.texts) if "II.21." in t]
+    assert seal is not None and officer_pages and seal.page == officer_pages[0]
+    assert seal.page < r.pdf.page_count - 1 and "III." in r.texts[-1]
     assert 0 < seal.x1 < seal.x2 <= A4[0] and 0 < seal.y1 < seal.y2 <= A4[1]
     assert seal.x2 - seal.x1 > 100 and seal.y2 - seal.y1 > 50
     assert info(r.pdf.data)["CertsealSealBox"] == seal.as_info()
