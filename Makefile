@@ -5,10 +5,10 @@
 PYTHON      ?= python3
 VENV        ?= .venv
 BIN         := $(VENV)/bin
-APT_PACKAGES := fonts-noto-core fonts-noto-cjk libharfbuzz-subset0 poppler-utils softhsm2
+APT_PACKAGES := fonts-noto-core fonts-noto-cjk libharfbuzz-subset0 poppler-utils softhsm2 chromium
 INSTALLED   := $(VENV)/.installed
 
-.PHONY: demo test install system-packages clean
+.PHONY: demo test previews install system-packages clean
 
 demo: install
 	$(BIN)/certseal demo $(if $(OUT),--out $(OUT))
@@ -16,6 +16,10 @@ demo: install
 test: install
 	$(BIN)/certseal i18n check
 	$(BIN)/python -m pytest
+
+# A contact sheet (PNG) of every model's first page, for template developers.
+previews: install
+	$(BIN)/certseal preview --contact-sheet out/previews/contact-sheet.png
 
 install: system-packages $(INSTALLED)
 

@@ -75,6 +75,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_key_options(p)
     p.set_defaults(func=cmd_sign)
 
+    p = sub.add_parser("extend", help="add validation data and a fresh archive timestamp to an original",
+                       description="Keep an original verifiable for the long term (PAdES B-LTA): add the "
+                       "certificates, CRLs and OCSP responses its validation needs and a new document timestamp. "
+                       "The seal is untouched; the certification allows exactly these additions. Refuses a "
+                       "document that does not verify.")
+    p.add_argument("input", type=Path, metavar="IN.pdf")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.pdf")
+    p.add_argument("--env", choices=[e.value for e in Environment], help="environment of the document "
+                   "(default: from its metadata)")
+    p.set_defaults(func=cmd_extend)
+
+    p = sub.add_parser("audit", help="the hash-chained audit log of every signature")
+    audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
+    audit_sub.required = True
+    q = audit_sub.add_parser("verify", help="check the chain: detects an edited, removed or reordered line",
+                             description="Exit 0 when the chain is intact, 1 when it is broken. Prints the head "
+                             "(SEQ:HASH): record it elsewhere and pass it later as --expect-head to detect "
+                             "lines removed from the end.")
+    q.add_argument("log", type=Path, nargs="?", metavar="LOG", help="default: the configured audit log")
+    q.add_argument("--expect-head", metavar="[SEQ:]HASH", help="a head recorded earlier that must still be in the log")
+    q.set_defaults(func=cmd_audit_verify)
+
     p = sub.add_parser("verify", help="verify a received certificate PDF",
                        description="Exit 0 VALID, 1 INVALID, 2 INDETERMINATE, 3 NO_LEGAL_VALUE (training / "
                        "acceptance), 64 usage error.")
@@ -84,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trust root(s) instead of the configured ones; without ENV= they count for "
                    "--expect-env (default production). Repeatable.")
     p.add_argument("--expect-env", choices=[e.value for e in Environment], help="environment the document should come from")
+    p.add_argument("--extract-signed", action="store_true",
+                   help="also write the revision the seal actually covers to -o, so a person can see what was sealed")
+    p.add_argument("-o", "--output", type=Path, metavar="ORIGINAL.pdf", help="with --extract-signed: where to write it")
+    p.add_argument("--at", metavar="ISO-TIME", help="verify as of this time (e.g. 2046-01-01T00:00:00+00:00) with "
+                   "only the embedded validation data")
+    p.add_argument("--online", action="store_true", help="allow fetching missing revocation data from the URLs in "
+                   "the certificates (default: embedded data only, no network)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("pki", help="manage the seal PKI of an environment")
@@ -95,7 +124,48 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--env", choices=[e.value for e in Environment], default="training")
     q.add_argument("--dir", type=Path, help="where to write it (default: CONFIG/pki/ENV)")
     q.add_argument("--force", action="store_true", help="replace an existing PKI in that directory")
+    q.add_argument("--services", action=argparse.BooleanOptionalAction, default=None,
+                   help="also make a TSA and OCSP / CRL responders served on 127.0.0.1 while certseal seals "
+                   "(default: yes for training and acceptance, no for production)")
+    q.add_argument("--port", type=int, help="loopback port of those services (default: a free one, recorded in config)")
     q.set_defaults(func=cmd_pki_init)
+
+    p = sub.add_parser("serve", help="HTTP API and verification page",
+                       description="Serve the verification page (GET /), POST /verify, GET /certificates/REF, "
+                       "and, for callers with a configured API token, POST /render and POST /issue. "
+                       "OpenAPI at /openapi.json.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("worker", help="Celery worker: issue, verify, preview and cancel originals",
+                       description="Run the Celery worker (app service.worker:app, queue 'certseal') against "
+                       "CERTSEAL_BROKER_URL, storing originals in CERTSEAL_STORE and registering them in "
+                       "CERTSEAL_REGISTRY. With no seal key configured it makes a training PKI on first use.")
+    p.add_argument("-c", "--concurrency", type=int, metavar="N", help="pool processes (default: one per CPU)")
+    p.add_argument("--loglevel", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                   help="default: INFO")
+    p.add_argument("-n", "--hostname", help="node name, unique per worker (default: celery@HOST)")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("preview", help="preview a model's template with sample data, in any language pair",
+                       description="Render a model's sample certificate (never sealed; a training document "
+                       "unless --env says otherwise) to FILE.html|pdf|png, serve every model x sample x language "
+                       "pair on localhost with --serve (re-rendered when templates, CSS or catalogs change), or "
+                       "write a contact sheet of every model's first page.")
+    p.add_argument("model", nargs="?", metavar="MODEL", help="e.g. CHED-PP (see `certseal schema`)")
+    p.add_argument("--lang", help="first language (default: the sample's)")
+    p.add_argument("--dest-lang", help="second language (default: the sample's)")
+    p.add_argument("--sample", help="sample name (default: the model's first)")
+    p.add_argument("--env", choices=[e.value for e in Environment], default="training")
+    p.add_argument("--page", type=int, default=1, help="with a .png output: which page (default 1)")
+    out = p.add_mutually_exclusive_group(required=True)
+    out.add_argument("-o", "--output", type=Path, metavar="FILE", help="FILE.html, FILE.pdf or FILE.png")
+    out.add_argument("--serve", action="store_true", help="serve previews on http://HOST:PORT/")
+    out.add_argument("--contact-sheet", type=Path, metavar="FILE.png", help="page 1 of every model in one PNG")
+    p.add_argument("--host", default="127.0.0.1", help="with --serve (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="with --serve (default 8765)")
+    p.set_defaults(func=cmd_preview)
 
     p = sub.add_parser("schema", help="print the JSON Schema of the certificate input")
     p.set_defaults(func=cmd_schema)
@@ -115,9 +185,10 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_key_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--key", metavar="pkcs12:PATH", help="seal key (default: the environment's configured key); "
-                   "its passphrase comes from CERTSEAL_<ENV>_KEY_PASSPHRASE(_FILE) or the config")
-    p.add_argument("--level", choices=LEVELS, default="B-B", help="PAdES baseline level (default B-B)")
+    p.add_argument("--key", metavar="pkcs12:PATH|pkcs11:URI", help="seal key (default: the environment's configured "
+                   "key); its passphrase or PIN comes from CERTSEAL_<ENV>_KEY_PASSPHRASE(_FILE) or the config")
+    p.add_argument("--level", choices=LEVELS, default=None, help="PAdES baseline level (default: the configured "
+                   "level, else B-LTA when a TSA is configured and B-B when not)")
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -163,9 +234,8 @@ def cmd_issue(args: argparse.Namespace) -> int:
 def cmd_sign(args: argparse.Namespace) -> int:
     from service.config import load_config
     from service.files import write_atomic
-    from service.issuing import seal_key_for
+    from service.issuing import seal_and_record, seal_key_for
     from signer.metadata import DocumentReadError, read_document_metadata
-    from signer.pades import seal_pdf
 
     try:
         unsigned = args.input.read_bytes()
@@ -181,18 +251,61 @@ def cmd_sign(args: argparse.Namespace) -> int:
     env = Environment.parse(env_value, field="--env")
     config = load_config()
     key = seal_key_for(config, env, args.key)
-    sealed = seal_pdf(unsigned, key, environment=env, reference=meta.reference or args.input.stem, level=args.level)
-    write_atomic(args.output, sealed)
-    print(f"{args.output}: sealed ({env.value}, PAdES {args.level})")
+    result = seal_and_record(unsigned, key, config.environment(env), reference=meta.reference or args.input.stem,
+                             level=args.level)
+    write_atomic(args.output, result.pdf)
+    print(f"{args.output}: sealed ({env.value}, PAdES {result.level.value})")
     return EXIT_OK
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    from service.config import load_config
+    from service.files import write_atomic
+    from service.issuing import extend_original
+    from service.trust import trust_store
+    from signer.metadata import DocumentReadError, read_document_metadata
+
+    try:
+        data = args.input.read_bytes()
+    except OSError as exc:
+        raise InputError(str(args.input), f"cannot read: {exc.strerror}") from None
+    env_value = args.env
+    if not env_value:
+        try:
+            env_value = read_document_metadata(data).environment
+        except DocumentReadError as exc:
+            raise InputError(str(args.input), f"not a readable PDF: {exc}") from None
+    if not env_value:
+        raise InputError(str(args.input), "the PDF names no certseal environment in its metadata; give --env")
+    env = Environment.parse(env_value, field="--env")
+    config = load_config()
+    extended = extend_original(data, config.environment(env), trust_store(config))
+    write_atomic(args.output, extended)
+    print(f"{args.output}: extended ({env.value}, PAdES B-LTA, archive timestamp added)")
+    return EXIT_OK
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from service.config import load_config
+    from signer.audit import verify_log
+
+    log = args.log or load_config().environment(Environment.PRODUCTION).audit_log
+    if not log.exists():
+        raise UsageError(f"no audit log at {log}")
+    check = verify_log(log, expect_head=args.expect_head)
+    for problem in check.problems:
+        print(f"{log}: {problem}", file=sys.stderr)
+    state = "intact" if check.ok else "BROKEN"
+    print(f"{log}: {check.lines} lines, chain {state}; head {check.head_seq}:{check.head_hash}")
+    return EXIT_OK if check.ok else EXIT_FAILED
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from service.config import load_config
+    from service.sandbox import verify_untrusted
     from service.trust import trust_store
-    from signer.report import render_text
+    from signer.report import Report, render_text
     from signer.trust import TrustStore, load_trust_roots
-    from signer.verify import verify_pdf
 
     expect = Environment(args.expect_env) if args.expect_env else None
     if args.trust:
@@ -207,11 +320,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
             raise UsageError(f"--trust: {exc}") from None
     else:
         trust = trust_store(load_config())
-    try:
-        data = args.file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    report = verify_pdf(data, trust, expect_env=expect)
+    if args.extract_signed and not args.output:
+        raise UsageError("--extract-signed needs -o ORIGINAL.pdf")
+    data = _read_untrusted(args.file)
+    if isinstance(data, Report):
+        report = data
+    else:
+        at = _parse_at(args.at) if args.at else None
+        if at is not None or args.online:
+            from service.sandbox import run_limited
+
+            report = run_limited(_verify_with_options, data, trust, expect, at, args.online)
+        else:
+            report = verify_untrusted(data, trust, expect_env=expect)
+        if args.extract_signed:
+            _write_signed_revision(data, args.output)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -219,14 +342,100 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return report.verdict.exit_code
 
 
+def _parse_at(text: str):
+    from datetime import datetime, timezone
+
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at: not an ISO 8601 time: {text!r}") from None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _verify_with_options(data: bytes, trust, expect, at, online: bool):
+    """verify with --at / --online, run under the sandbox limits like a plain verify."""
+    from signer.verify import verify_pdf
+
+    return verify_pdf(data, trust, expect_env=expect, at=at, allow_fetching=online)
+
+
+def _read_untrusted(path: Path) -> "bytes | Report":
+    """The file's bytes, or an INVALID report when it is too large to be an original (not read into memory)."""
+    import hashlib
+
+    from service.sandbox import DEFAULT_LIMITS, oversized_report
+
+    try:
+        size = path.stat().st_size
+        if size <= DEFAULT_LIMITS.max_file_bytes:
+            return path.read_bytes()
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return oversized_report(digest.hexdigest(), size)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _write_signed_revision(data: bytes, output: Path) -> None:
+    from service.files import write_atomic
+    from service.sandbox import LimitExceeded, run_limited
+    from signer.extract import signed_revision
+
+    try:
+        revision = run_limited(signed_revision, data)
+    except LimitExceeded as exc:
+        print(f"certseal verify: no signed revision written: {exc}", file=sys.stderr)
+        return
+    write_atomic(output, revision)
+    note = "the whole file" if len(revision) == len(data) else f"{len(revision)} of {len(data)} bytes"
+    print(f"certseal verify: the sealed revision ({note}) written to {output}", file=sys.stderr)
+
+
 def cmd_pki_init(args: argparse.Namespace) -> int:
     from service.config import load_config
     from service.pki import init_pki
 
     env = Environment(args.env)
-    files = init_pki(load_config(), env, directory=args.dir, force=args.force)
+    files = init_pki(load_config(), env, directory=args.dir, force=args.force, services=args.services, port=args.port)
     print(f"{env.value} PKI in {files.directory}: root {files.root_cert.name}, seal key {files.seal_p12.name}; "
           f"registered in {load_config().config_file}")
+    if files.services is not None:
+        print(f"CA services (TSA, OCSP, CRL) on {files.services.base} while certseal seals: "
+              "originals default to PAdES B-LTA")
+    else:
+        print("note: no timestamp authority configured, so originals default to PAdES B-B; set tsa_url for "
+              f"the {env.value} environment (or CERTSEAL_{env.name}_TSA_URL) for B-LTA")
+    return EXIT_OK
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from service.files import write_atomic
+    from service.preview import FORMATS, PreviewRequest, contact_sheet, make_server, render_preview
+
+    env = Environment(args.env)
+    if args.contact_sheet:
+        models = contact_sheet(args.contact_sheet)
+        print(f"{args.contact_sheet}: page 1 of {len(models)} models ({', '.join(models)})")
+        return EXIT_OK
+    if args.serve:
+        server = make_server(args.host, args.port, environment=env)
+        print(f"previews on http://{args.host}:{server.server_address[1]}/ (Ctrl-C to stop)", flush=True)
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
+        return EXIT_OK
+    if not args.model:
+        raise UsageError("give MODEL (or --serve / --contact-sheet)")
+    fmt = args.output.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise UsageError(f"{args.output}: the suffix must be one of .html, .pdf, .png")
+    request = PreviewRequest(args.model, sample=args.sample, language=args.lang,
+                             destination_language=args.dest_lang, environment=env)
+    write_atomic(args.output, render_preview(request, fmt, page=args.page))
+    print(f"{args.output}: preview of {args.model} ({env.value})")
     return EXIT_OK
 
 
@@ -251,6 +460,27 @@ def cmd_i18n_check(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failures else EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from service.api import serve
+
+    serve(args.host, args.port)
+    return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from service.registry import RegistryError
+    from service.store import StoreError
+    from service.worker import run_worker
+
+    if args.concurrency is not None and args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    try:
+        return run_worker(concurrency=args.concurrency, loglevel=args.loglevel, hostname=args.hostname)
+    except (StoreError, RegistryError) as exc:  # unreachable or unusable at start: say which, exit 1
+        print(f"certseal worker: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from service.demo import run_demo
 
@@ -261,6 +491,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from service.config import ConfigError
+    from signer.audit import AuditLogError
     from signer.errors import SealingError
 
     parser = build_parser()
@@ -273,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"certseal {args.command}: invalid input: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ConfigError, SealingError) as exc:
+    except (ConfigError, SealingError, AuditLogError) as exc:
         print(f"certseal {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except OSError as exc:

@@ -1,17 +1,27 @@
-"""The issuing path shared by the CLI, the demo and (later) the worker: certificate → sealed original.
+"""The issuing path shared by the CLI, the demo and the worker: certificate → sealed original.
 
-Keys and trust come from configuration here, at the edge; the stages themselves stay pure.
+Keys, trust, TSA and the audit log come from configuration here, at the edge; the stages
+themselves stay pure. Every seal (and every refusal to seal) appends one line to the
+hash-chained audit log; an extension too.
 """
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from renderers.environment import Environment
 from renderers.model import Certificate
 from renderers.render import render_certificate
 from service.config import Config, ConfigError, EnvironmentConfig
+from signer.appearance import appearance_for
+from signer.audit import AuditEntry, append_entry, sha256_hex
+from signer.errors import SealingError
 from signer.keys import KeySpec, SealKey, load_seal_key
-from signer.pades import seal_pdf
+from signer.levels import Level, default_level
+from signer.pades import SealRequest, SealResult, SealServices, seal_document
+from signer.trust import load_trust_roots
 
 
 @dataclass(frozen=True)
@@ -34,8 +44,140 @@ def seal_key_for(config: Config, env: Environment, key_uri: str | None = None) -
     return load_seal_key(KeySpec.parse(uri), env_cfg.passphrase())
 
 
-def issue(cert: Certificate, key: SealKey, env_cfg: EnvironmentConfig, *, level: str = "B-B") -> IssuedOriginal:
-    rendered = render_certificate(cert, verification_base=env_cfg.verification_url)
-    sealed = seal_pdf(rendered.data, key, environment=cert.environment, reference=cert.reference, level=level)
-    return IssuedOriginal(certificate=cert, pdf=sealed, page_count=rendered.page_count, level=level)
+def level_for(env_cfg: EnvironmentConfig, requested: str | Level | None = None) -> Level:
+    """The requested level, else the configured one, else B-LTA with a TSA and B-B without."""
+    if requested:
+        return Level.parse(requested)
+    if env_cfg.level:
+        return Level.parse(env_cfg.level)
+    return default_level(bool(env_cfg.tsa_url))
 
+
+@contextmanager
+def sealing_services(env_cfg: EnvironmentConfig, level: Level) -> Iterator[SealServices | None]:
+    """The TSA and trust roots a level needs; for a `pki init` PKI with CA services, its
+    responders run on loopback for the duration (and only when the level needs them)."""
+    if not level.needs_tsa:
+        yield None
+        return
+    try:
+        roots = tuple(load_trust_roots(env_cfg.trust_roots))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"trust roots of the {env_cfg.environment.value} environment: {exc}") from None
+    services = SealServices(tsa_url=env_cfg.tsa_url, trust_roots=roots)
+    with local_ca_services(env_cfg):
+        yield services
+
+
+# Responders already serving, by port, with how many users: `certseal demo` keeps them up for
+# its whole run while each issue() inside it also asks for them; threads of one worker share.
+_serving: dict[int, list] = {}
+_serving_lock = threading.Lock()
+
+
+@contextmanager
+def local_ca_services(env_cfg: EnvironmentConfig) -> Iterator[None]:
+    """Serve the environment's local CA (OCSP, CRL, TSA) on loopback while the block runs,
+    if it has one (`pki init` with services); re-entrant and shared between threads."""
+    port = env_cfg.responder_port
+    if env_cfg.local_ca is None or port is None:
+        yield
+        return
+    from signer.pki import load_local_authority
+    from signer.responders import LocalResponders
+
+    with _serving_lock:
+        entry = _serving.get(port)
+        if entry is None:
+            authority = load_local_authority(env_cfg.local_ca)
+            entry = _serving[port] = [LocalResponders(authority.ca, authority.tsa, port=port).start(), 0]
+        entry[1] += 1
+    try:
+        yield
+    finally:
+        with _serving_lock:
+            entry[1] -= 1
+            if entry[1] == 0:
+                del _serving[port]
+                entry[0].stop()
+
+
+def _audit(env_cfg: EnvironmentConfig, entry: AuditEntry) -> None:
+    if env_cfg.audit_log is not None:
+        append_entry(env_cfg.audit_log, entry)
+
+
+def key_label(key: SealKey) -> str:
+    return key.label
+
+
+def seal_and_record(
+    unsigned: bytes,
+    key: SealKey,
+    env_cfg: EnvironmentConfig,
+    *,
+    reference: str,
+    version: int | None = None,
+    level: str | Level | None = None,
+    appearance=None,
+    further_signature_field: str | None = None,
+) -> SealResult:
+    """Seal with the configured services and append the outcome to the audit log."""
+    chosen = level_for(env_cfg, level)
+    request = SealRequest(env_cfg.environment, reference, chosen,
+                          further_signature_field=further_signature_field, appearance=appearance)
+    cert = key.certificate
+    base = dict(
+        operation="seal", reference=reference, version=version, environment=env_cfg.environment.value,
+        key_label=key.label, signer_serial=format(cert.serial_number, "x"),
+        signer_issuer=cert.issuer.rfc4514_string(), unsigned_sha256=sha256_hex(unsigned), level=chosen.value,
+    )
+    try:
+        with sealing_services(env_cfg, chosen) as services:
+            result = seal_document(unsigned, key, request, services)
+    except (SealingError, ConfigError, OSError) as exc:
+        _audit(env_cfg, AuditEntry(**base, signed_sha256=None, tsa_time=None, outcome=f"refused: {exc}"))
+        raise
+    _audit(env_cfg, AuditEntry(
+        **base, signed_sha256=sha256_hex(result.pdf),
+        tsa_time=result.timestamp.isoformat() if result.timestamp else None, outcome="sealed",
+    ))
+    return result
+
+
+def issue(
+    cert: Certificate,
+    key: SealKey,
+    env_cfg: EnvironmentConfig,
+    *,
+    level: str | Level | None = None,
+) -> IssuedOriginal:
+    """Render and seal `cert`: the one legal original. Level: as requested, else configured."""
+    rendered = render_certificate(cert, verification_base=env_cfg.verification_url)
+    result = seal_and_record(
+        rendered.data, key, env_cfg, reference=cert.reference, version=cert.version, level=level,
+        appearance=appearance_for(cert, rendered),
+    )
+    return IssuedOriginal(certificate=cert, pdf=result.pdf, page_count=rendered.page_count, level=result.level.value)
+
+
+def extend_original(data: bytes, env_cfg: EnvironmentConfig, trust) -> bytes:
+    """Add validation data and a fresh archive timestamp (B-LTA maintenance), audited."""
+    from signer.extend import extend_pdf
+
+    base = dict(operation="extend", reference=None, version=None, environment=env_cfg.environment.value,
+                key_label="-", signer_serial=None, signer_issuer=None, unsigned_sha256=sha256_hex(data),
+                level=Level.B_LTA.value)
+    if not env_cfg.tsa_url:
+        raise ConfigError(f"no timestamp authority configured for the {env_cfg.environment.value} environment "
+                          f"(tsa_url / CERTSEAL_{env_cfg.environment.name}_TSA_URL)")
+    try:
+        with sealing_services(env_cfg, Level.B_LTA) as services:
+            result = extend_pdf(data, services, trust)
+    except (SealingError, ConfigError, OSError) as exc:
+        _audit(env_cfg, AuditEntry(**base, signed_sha256=None, tsa_time=None, outcome=f"refused: {exc}"))
+        raise
+    _audit(env_cfg, AuditEntry(**{**base, "reference": result.reference}, signed_sha256=sha256_hex(result.pdf),
+                               tsa_time=result.timestamp.isoformat() if result.timestamp else None,
+                               outcome="extended"))
+    return result.pdf

@@ -3,7 +3,8 @@
 Key specs are strings so they fit in config files and on the command line:
 
     pkcs12:/etc/certseal/training/seal.p12      PKCS#12 file (development, demos)
-    pkcs11:token=certseal;object=seal           PKCS#11 / HSM — recognised, not implemented yet
+    pkcs11:token=certseal;object=seal?module-path=/usr/lib/softhsm/libsofthsm2.so
+                                                PKCS#11 token (HSM; SoftHSM2 in tests), see signer.pkcs11
 
 A loaded `SealKey` is only returned for a certificate that could legally seal *now*: inside its
 validity period, with nonRepudiation (contentCommitment) key usage, bound to exactly one
@@ -85,14 +86,31 @@ def passphrase_from_env_value(value: str | None) -> bytes | None:
 class SealKey:
     """A seal key ready to use: pyHanko signer, its certificate, the environment it may seal for."""
 
-    signer: SimpleSigner
+    signer: SimpleSigner  # or pyHanko's PKCS11Signer
     certificate: x509.Certificate
     environment: Environment
     spec: KeySpec
+    closer: object | None = None  # PKCS#11: the open session's owner
 
     @property
     def subject(self) -> str:
         return self.certificate.subject.rfc4514_string()
+
+    @property
+    def label(self) -> str:
+        """How the audit trail names the key: the PKCS#12 file or the token + object label."""
+        if self.spec.scheme is KeyScheme.PKCS11:
+            from signer.pkcs11 import Pkcs11Uri
+
+            try:
+                return Pkcs11Uri.parse(self.spec.location, environ={"CERTSEAL_PKCS11_MODULE": "-"}).label
+            except SealingError:
+                return "pkcs11"
+        return str(self.spec)
+
+    def close(self) -> None:
+        if self.closer is not None:
+            self.closer.close()
 
 
 def check_seal_certificate(cert: x509.Certificate, *, at: datetime | None = None) -> Environment:
@@ -134,9 +152,7 @@ def load_seal_key(
 ) -> SealKey:
     """Load and check the key named by `spec`. Raises SealingError (never with the passphrase)."""
     if spec.scheme is KeyScheme.PKCS11:
-        raise SealingError(
-            "PKCS#11 keys (HSM) are recognised but not implemented yet; use a pkcs12: key for now"
-        )
+        return _load_pkcs11(spec, passphrase, at=at)
     path = spec.path
     try:
         data = path.read_bytes()
@@ -164,6 +180,21 @@ def load_seal_key(
         environment=environment,
         spec=spec,
     )
+
+
+def _load_pkcs11(spec: KeySpec, pin: bytes | None, *, at: datetime | None) -> SealKey:
+    from signer.pkcs11 import Pkcs11Uri, open_pkcs11_key
+
+    uri = Pkcs11Uri.parse(spec.location)
+    opened = open_pkcs11_key(uri, pin)
+    try:
+        # Same rules as a file key, checked before anything is signed.
+        environment = check_seal_certificate(opened.certificate, at=at)
+    except SealingError:
+        opened.close()
+        raise
+    return SealKey(signer=opened.signer, certificate=opened.certificate, environment=environment,
+                   spec=spec, closer=opened)
 
 
 def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:

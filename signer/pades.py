@@ -1,28 +1,68 @@
 """Sealing: turn an unsigned certseal PDF into the legal original with a PAdES certification
 signature (DocMDP "no changes allowed"), so any later change is detectable and forbidden.
 
-Only PAdES B-B is implemented. B-T / B-LT / B-LTA need a timestamp authority and revocation data;
-they are recognised names that fail with a clear message until then. The signature is invisible
-for now (a visible bilingual seal is planned: it will be passed as a `SigFieldSpec` with a box).
+Levels (`signer.levels`): B-B is the signature alone; B-T adds an RFC 3161 signature
+timestamp from the configured TSA; B-LT adds the DSS with every certificate, CRL and OCSP
+response needed to validate the seal and the timestamp later; B-LTA adds a document
+timestamp over all of it. The certification forbids changes, and ISO 32000-2 § 12.8.2.2 /
+PAdES still allow exactly these later additions (DSS, document timestamps), which is how
+`signer.extend` keeps an original alive.
+
+Everything that can refuse is checked before pyHanko writes a byte: key environment, seal
+certificate validity and key usage, the document's own labels, the level's services.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from io import BytesIO
 
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
+from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko_certvalidator import ValidationContext
 
 from renderers.environment import Environment
 from signer._aio import run_sync
-from signer.metadata import DocumentReadError, read_metadata_labels
+from signer.appearance import SealAppearance
 from signer.errors import SealingError
 from signer.keys import SealKey, check_seal_certificate
+from signer.levels import Level
+from signer.metadata import DocumentReadError, read_metadata_labels
+from signer.timestamps import signature_timestamp_time
 
 SEAL_FIELD_NAME = "CertsealSeal"
 DIGEST_ALGORITHM = "sha256"
-IMPLEMENTED_LEVELS = frozenset({"B-B"})
-PLANNED_LEVELS = frozenset({"B-T", "B-LT", "B-LTA"})
+IMPLEMENTED_LEVELS = frozenset(level.value for level in Level)
+TSA_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class SealServices:
+    """What the levels above B-B need: a TSA (B-T and up) and the roots to validate the seal
+    and TSA chains while collecting their revocation data (B-LT and up; fetching allowed)."""
+
+    tsa_url: str | None = None
+    trust_roots: tuple[x509.Certificate, ...] = ()
+    timeout: float = TSA_TIMEOUT_SECONDS
+
+    def timestamper(self) -> HTTPTimeStamper:
+        if not self.tsa_url:
+            raise SealingError("no timestamp authority (TSA) is configured; levels above B-B need one")
+        return HTTPTimeStamper(self.tsa_url, timeout=self.timeout)
+
+    def validation_context(self) -> ValidationContext:
+        # "require": every certificate below the root must have revocation data we can embed;
+        # a B-LT original without it could not be validated once the CA is gone.
+        return ValidationContext(
+            trust_roots=[_asn1(c) for c in self.trust_roots],
+            allow_fetching=True,
+            revocation_mode="require",
+        )
 
 
 @dataclass(frozen=True)
@@ -31,19 +71,27 @@ class SealRequest:
 
     environment: Environment
     reference: str
-    level: str
+    level: Level
+    # A model whose certificates get a later approval signature (e.g. CHED Part III) names
+    # the empty field it needs; the certification then allows filling/signing it (DocMDP P=2).
+    further_signature_field: str | None = None
+    appearance: SealAppearance | None = None
 
 
-def _check_level(level: str) -> str:
-    normalised = level.strip().upper()
-    if normalised in IMPLEMENTED_LEVELS:
-        return normalised
-    if normalised in PLANNED_LEVELS:
-        raise SealingError(
-            f"PAdES level {normalised} is not implemented yet (needs a timestamp authority"
-            f"{' and revocation data' if normalised != 'B-T' else ''}); only B-B is available"
-        )
-    raise SealingError(f"unknown PAdES level {level!r} (expected one of B-B, B-T, B-LT, B-LTA)")
+@dataclass(frozen=True)
+class SealResult:
+    pdf: bytes
+    level: Level
+    timestamp: datetime | None  # the TSA's time in the signature timestamp (B-T and up)
+    certificate: x509.Certificate = field(repr=False)
+
+
+def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
+
+
+def _check_level(level: str | Level) -> Level:
+    return Level.parse(level)
 
 
 def _open(unsigned: bytes) -> IncrementalPdfFileWriter:
@@ -85,29 +133,112 @@ def _check_labels(writer: IncrementalPdfFileWriter, request: SealRequest) -> Non
         )
 
 
-def _prepare(unsigned: bytes, key: SealKey, request: SealRequest) -> tuple[IncrementalPdfFileWriter, signers.PdfSigner]:
+def _check_services(request: SealRequest, services: SealServices | None) -> None:
+    if not request.level.needs_tsa:
+        return
+    if services is None or not services.tsa_url:
+        raise SealingError(
+            f"PAdES {request.level.value} needs a timestamp authority, and none is configured "
+            "(set tsa_url for the environment, or seal at B-B)"
+        )
+    if request.level.embeds_validation_data and not services.trust_roots:
+        raise SealingError(
+            f"PAdES {request.level.value} needs the environment's trust roots to collect "
+            "revocation data; none are configured"
+        )
+
+
+def _field_spec(writer: IncrementalPdfFileWriter, request: SealRequest) -> fields.SigFieldSpec:
+    if request.appearance is None:
+        return fields.SigFieldSpec(sig_field_name=SEAL_FIELD_NAME)
+    return request.appearance.field_spec(SEAL_FIELD_NAME, writer.prev)
+
+
+def _prepare(
+    unsigned: bytes, key: SealKey, request: SealRequest, services: SealServices | None
+) -> tuple[IncrementalPdfFileWriter, signers.PdfSigner, ValidationContext | None]:
     if key.environment is not request.environment:
         raise SealingError(
             f"a {key.environment.value} key cannot seal a {request.environment.value} document"
         )
     # The key may have been loaded long ago by a worker: check validity again at use time.
     check_seal_certificate(key.certificate)
+    _check_services(request, services)
     writer = _open(unsigned)
     _check_labels(writer, request)
+    level = request.level
+    vc = services.validation_context() if level.embeds_validation_data else None
+    if request.further_signature_field:
+        # Pre-create the empty field the later approval signature will fill: with DocMDP
+        # P=2 only form filling / signing of existing fields stays allowed.
+        fields.append_signature_field(
+            writer, fields.SigFieldSpec(sig_field_name=request.further_signature_field)
+        )
+        permissions = fields.MDPPerm.FILL_FORMS
+    else:
+        permissions = fields.MDPPerm.NO_CHANGES
     meta = signers.PdfSignatureMetadata(
         field_name=SEAL_FIELD_NAME,
         md_algorithm=DIGEST_ALGORITHM,
         subfilter=fields.SigSeedSubFilter.PADES,
         certify=True,
-        docmdp_permissions=fields.MDPPerm.NO_CHANGES,
+        docmdp_permissions=permissions,
         reason=f"certseal {request.environment.value} original {request.reference}",
+        embed_validation_info=level.embeds_validation_data,
+        validation_context=vc,
+        use_pades_lta=level.archive_timestamp,
     )
     pdf_signer = signers.PdfSigner(
         meta,
         signer=key.signer,
-        new_field_spec=fields.SigFieldSpec(sig_field_name=SEAL_FIELD_NAME),
+        timestamper=services.timestamper() if level.needs_tsa else None,
+        new_field_spec=_field_spec(writer, request),
+        stamp_style=request.appearance.stamp_style(key) if request.appearance is not None else None,
     )
-    return writer, pdf_signer
+    return writer, pdf_signer, vc
+
+
+def _signing_error(e: Exception, level: Level) -> SealingError:
+    """pyHanko's errors name the failing step poorly for an operator; say which service failed."""
+    text = str(e) or type(e).__name__
+    name = type(e).__name__
+    if "Timestamp" in name or "timestamp" in text.lower() and "request" in text.lower():
+        return SealingError(f"the timestamp authority did not answer usefully: {text}")
+    if level.embeds_validation_data and ("revocation" in text.lower() or "Path" in name or "Validation" in name):
+        return SealingError(f"cannot collect the validation data for PAdES {level.value}: {text}")
+    return SealingError(f"signing failed: {text}")
+
+
+async def seal_document_async(
+    unsigned: bytes,
+    key: SealKey,
+    request: SealRequest,
+    services: SealServices | None = None,
+) -> SealResult:
+    """Seal and return the original with what the audit trail records about it."""
+    writer, pdf_signer, vc = _prepare(unsigned, key, request, services)
+    out = BytesIO()
+    try:
+        await pdf_signer.async_sign_pdf(writer, output=out)
+    except SealingError:
+        raise
+    except Exception as e:
+        raise _signing_error(e, request.level) from e
+    finally:
+        if vc is not None:
+            await vc.aclose()  # the HTTP session that fetched the revocation data
+    pdf = out.getvalue()
+    timestamp = None
+    if request.level.needs_tsa:
+        (seal,) = [s for s in PdfFileReader(BytesIO(pdf)).embedded_regular_signatures][:1]
+        timestamp = signature_timestamp_time(seal)
+    return SealResult(pdf=pdf, level=request.level, timestamp=timestamp, certificate=key.certificate)
+
+
+def seal_document(
+    unsigned: bytes, key: SealKey, request: SealRequest, services: SealServices | None = None
+) -> SealResult:
+    return run_sync(lambda: seal_document_async(unsigned, key, request, services))
 
 
 async def seal_pdf_async(
@@ -116,19 +247,17 @@ async def seal_pdf_async(
     *,
     environment: Environment,
     reference: str,
-    level: str = "B-B",
+    level: str | Level = Level.B_B,
+    services: SealServices | None = None,
+    appearance: SealAppearance | None = None,
+    further_signature_field: str | None = None,
 ) -> bytes:
     """Async variant of `seal_pdf` for callers already inside an event loop."""
-    request = SealRequest(Environment(environment), reference, _check_level(level))
-    writer, pdf_signer = _prepare(unsigned, key, request)
-    out = BytesIO()
-    try:
-        await pdf_signer.async_sign_pdf(writer, output=out)
-    except SealingError:
-        raise
-    except Exception as e:
-        raise SealingError(f"signing failed: {e}") from e
-    return out.getvalue()
+    request = SealRequest(
+        Environment(environment), reference, _check_level(level),
+        further_signature_field=further_signature_field, appearance=appearance,
+    )
+    return (await seal_document_async(unsigned, key, request, services)).pdf
 
 
 def seal_pdf(
@@ -137,16 +266,20 @@ def seal_pdf(
     *,
     environment: Environment,
     reference: str,
-    level: str = "B-B",
+    level: str | Level = Level.B_B,
+    services: SealServices | None = None,
+    appearance: SealAppearance | None = None,
+    further_signature_field: str | None = None,
 ) -> bytes:
     """Seal `unsigned` with `key` and return the signed original.
 
     Raises SealingError (and returns nothing) if the key belongs to another environment, the
     document's own labels contradict `environment` / `reference`, the key is not fit to seal,
-    or `level` is not available.
+    or `level` needs a service (TSA, revocation data) that is not configured or not answering.
     """
     return run_sync(
         lambda: seal_pdf_async(
-            unsigned, key, environment=environment, reference=reference, level=level
+            unsigned, key, environment=environment, reference=reference, level=level,
+            services=services, appearance=appearance, further_signature_field=further_signature_field,
         )
     )

@@ -10,8 +10,18 @@ nonRepudiation (contentCommitment), no extendedKeyUsage (some validators reject 
 and the policy OID already says what the key is for), the environment's policy OID
 (`signer.policy`) and the environment name in OU.
 
-The root's private key is deliberately *not* written: a demo PKI needs no second seal, and a key
-that is never stored needs no protection. Re-run `create_pki(..., overwrite=True)` instead.
+A PKI comes in two shapes:
+- *plain* (`services=None`): root + seal only. The root's private key is deliberately *not*
+  written: nothing needs it later, and a key that is never stored needs no protection. Its
+  certificates name no revocation service, so B-B originals verify offline as they are.
+  This is the production-like setup where the authority's real PKI and TSA come later.
+- *with services* (`services=ResponderUrls(port)`): the CA also runs OCSP, CRL and an RFC 3161
+  TSA on loopback at a port fixed now (`signer.responders`), so it can issue B-T / B-LT /
+  B-LTA originals. The seal and TSA certificates carry AIA (OCSP) and CRL distribution point
+  URLs on that port; the CA key and the TSA key are stored encrypted under their own
+  passphrase file (`authority.passphrase`, 0600), because OCSP responses and CRLs must be
+  signed for as long as the PKI is used. The TSA certificate has the critical
+  id-kp-timeStamping EKU RFC 3161 requires.
 
 Building (pure, in memory: `build_pki`) is separate from writing (`write_pki`) so tests can
 create variants (expired, wrong key usage) without touching the disk.
@@ -23,6 +33,7 @@ import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -33,8 +44,12 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from renderers.environment import Environment
-from signer.errors import PkiExistsError
+from signer.errors import PkiExistsError, SealingError
 from signer.policy import ENVIRONMENT_POLICY_OIDS
+from signer.responders import ResponderUrls
+
+if TYPE_CHECKING:
+    from signer.authority import CertificateAuthority, TimestampAuthority
 
 ORGANIZATION = "certseal demo authority"
 COUNTRY = "BE"
@@ -44,10 +59,19 @@ SEAL_VALIDITY = timedelta(days=730)
 # accepts a freshly created PKI.
 CLOCK_SKEW = timedelta(minutes=5)
 
+TSA_VALIDITY = timedelta(days=3650)
+
 ROOT_FILE = "root.pem"
 SEAL_FILE = "seal.p12"
 PASSPHRASE_FILE = "seal.passphrase"
 PKI_FILE_NAMES = (ROOT_FILE, SEAL_FILE, PASSPHRASE_FILE)
+# Written only for a PKI with services (the local CA and TSA).
+CA_KEY_FILE = "ca-key.pem"
+SEAL_CERT_FILE = "seal.pem"
+TSA_FILE = "tsa.p12"
+OCSP_FILE = "ocsp.p12"
+AUTHORITY_PASSPHRASE_FILE = "authority.passphrase"
+AUTHORITY_FILE_NAMES = (CA_KEY_FILE, SEAL_CERT_FILE, TSA_FILE, OCSP_FILE, AUTHORITY_PASSPHRASE_FILE)
 
 
 @dataclass(frozen=True)
@@ -59,6 +83,11 @@ class PkiMaterial:
     root_cert: x509.Certificate
     seal_key: ec.EllipticCurvePrivateKey
     seal_cert: x509.Certificate
+    services: ResponderUrls | None = None
+    tsa_key: ec.EllipticCurvePrivateKey | None = None
+    tsa_cert: x509.Certificate | None = None
+    ocsp_key: ec.EllipticCurvePrivateKey | None = None
+    ocsp_cert: x509.Certificate | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +99,7 @@ class PkiFiles:
     root_pem: Path
     seal_p12: Path
     passphrase_file: Path
+    services: ResponderUrls | None = None
 
     @property
     def root_cert(self) -> Path:
@@ -145,6 +175,23 @@ def seal_key_usage(*, non_repudiation: bool = True) -> x509.KeyUsage:
     )
 
 
+def _service_extensions(builder: x509.CertificateBuilder, services: ResponderUrls | None) -> x509.CertificateBuilder:
+    """AIA (OCSP) and CRL distribution point on the local responders, when there are any."""
+    if services is None:
+        return builder
+    return builder.add_extension(
+        x509.AuthorityInformationAccess([
+            x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(services.ocsp)),
+        ]),
+        critical=False,
+    ).add_extension(
+        x509.CRLDistributionPoints([
+            x509.DistributionPoint([x509.UniformResourceIdentifier(services.crl)], None, None, None),
+        ]),
+        critical=False,
+    )
+
+
 def build_seal_certificate(
     env: Environment,
     public_key: ec.EllipticCurvePublicKey,
@@ -153,10 +200,12 @@ def build_seal_certificate(
     issuer_key: ec.EllipticCurvePrivateKey,
     not_before: datetime,
     not_after: datetime,
+    services: ResponderUrls | None = None,
+    non_repudiation: bool = True,
 ) -> x509.Certificate:
     """The environment's seal certificate, bound to `env` by policy OID and OU."""
     issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-    return (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(environment_name(env, "seal"))
         .issuer_name(issuer_cert.subject)
@@ -165,7 +214,7 @@ def build_seal_certificate(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(seal_key_usage(), critical=True)
+        .add_extension(seal_key_usage(non_repudiation=non_repudiation), critical=True)
         .add_extension(
             x509.CertificatePolicies([x509.PolicyInformation(ENVIRONMENT_POLICY_OIDS[env], None)]),
             critical=False,
@@ -174,11 +223,82 @@ def build_seal_certificate(
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
         )
+    )
+    return _service_extensions(builder, services).sign(issuer_key, hashes.SHA256())
+
+
+def build_tsa_certificate(
+    env: Environment,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    issuer_cert: x509.Certificate,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    not_before: datetime,
+    not_after: datetime,
+    services: ResponderUrls | None = None,
+) -> x509.Certificate:
+    """A time-stamping unit certificate: RFC 3161 § 2.3 wants exactly one, critical EKU
+    id-kp-timeStamping. No certseal policy OID: a TSA certificate must never pass as a seal."""
+    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(environment_name(env, "timestamp authority"))
+        .issuer_name(issuer_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(seal_key_usage(), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
+        )
+    )
+    return _service_extensions(builder, services).sign(issuer_key, hashes.SHA256())
+
+
+def build_ocsp_certificate(
+    env: Environment,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    issuer_cert: x509.Certificate,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    not_before: datetime,
+    not_after: datetime,
+) -> x509.Certificate:
+    """A delegated OCSP signer (RFC 6960 § 4.2.2.2) with id-pkix-ocsp-nocheck: its own status
+    is never asked, so a validator's revocation walk ends there (with a root signing OCSP
+    itself, EN 319 102-1 past validation would ask for the root's revocation status)."""
+    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return (
+        x509.CertificateBuilder()
+        .subject_name(environment_name(env, "OCSP responder"))
+        .issuer_name(issuer_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(seal_key_usage(non_repudiation=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
+        .add_extension(x509.OCSPNoCheck(), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
+        )
         .sign(issuer_key, hashes.SHA256())
     )
 
 
-def build_pki(env: Environment, *, now: datetime | None = None) -> PkiMaterial:
+def build_pki(
+    env: Environment,
+    *,
+    now: datetime | None = None,
+    services: ResponderUrls | None = None,
+    seal_validity: timedelta = SEAL_VALIDITY,
+) -> PkiMaterial:
     now = now or datetime.now(timezone.utc)
     start = now - CLOCK_SKEW
     root_key = generate_key()
@@ -190,9 +310,23 @@ def build_pki(env: Environment, *, now: datetime | None = None) -> PkiMaterial:
         issuer_cert=root_cert,
         issuer_key=root_key,
         not_before=start,
-        not_after=start + SEAL_VALIDITY,
+        not_after=start + seal_validity,
+        services=services,
     )
-    return PkiMaterial(env, root_key, root_cert, seal_key, seal_cert)
+    tsa_key = tsa_cert = ocsp_key = ocsp_cert = None
+    if services is not None:
+        tsa_key = generate_key()
+        tsa_cert = build_tsa_certificate(
+            env, tsa_key.public_key(), issuer_cert=root_cert, issuer_key=root_key,
+            not_before=start, not_after=start + TSA_VALIDITY, services=services,
+        )
+        ocsp_key = generate_key()
+        ocsp_cert = build_ocsp_certificate(
+            env, ocsp_key.public_key(), issuer_cert=root_cert, issuer_key=root_key,
+            not_before=start, not_after=start + TSA_VALIDITY,
+        )
+    return PkiMaterial(env, root_key, root_cert, seal_key, seal_cert, services, tsa_key, tsa_cert,
+                       ocsp_key, ocsp_cert)
 
 
 def pkcs12_bytes(material: PkiMaterial, passphrase: bytes) -> bytes:
@@ -245,14 +379,36 @@ def _move_files_in(staging: Path, directory: Path, names: list[str], *, overwrit
         raise
 
 
-def _files_for(env: Environment, directory: Path) -> PkiFiles:
+def _files_for(env: Environment, directory: Path, services: ResponderUrls | None = None) -> PkiFiles:
     return PkiFiles(
         environment=env,
         directory=directory,
         root_pem=directory / ROOT_FILE,
         seal_p12=directory / SEAL_FILE,
         passphrase_file=directory / PASSPHRASE_FILE,
+        services=services,
     )
+
+
+def _authority_contents(material: PkiMaterial) -> dict[str, tuple[bytes, int]]:
+    """The CA key, the TSA key + certificate and the seal certificate (public, so the OCSP
+    responder knows what it issued without opening the seal's PKCS#12), for a PKI with services."""
+    if material.services is None or material.tsa_key is None or material.tsa_cert is None:
+        return {}
+    passphrase = new_passphrase()
+    encryption = serialization.BestAvailableEncryption(passphrase)
+    return {
+        AUTHORITY_PASSPHRASE_FILE: (passphrase, 0o600),
+        CA_KEY_FILE: (material.root_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption), 0o600),
+        TSA_FILE: (pkcs12.serialize_key_and_certificates(
+            name=f"certseal {material.environment.value} tsa".encode(), key=material.tsa_key,
+            cert=material.tsa_cert, cas=[material.root_cert], encryption_algorithm=encryption), 0o600),
+        OCSP_FILE: (pkcs12.serialize_key_and_certificates(
+            name=f"certseal {material.environment.value} ocsp".encode(), key=material.ocsp_key,
+            cert=material.ocsp_cert, cas=[material.root_cert], encryption_algorithm=encryption), 0o600),
+        SEAL_CERT_FILE: (material.seal_cert.public_bytes(serialization.Encoding.PEM), 0o644),
+    }
 
 
 def write_pki(material: PkiMaterial, directory: Path, *, overwrite: bool = False) -> PkiFiles:
@@ -266,7 +422,7 @@ def write_pki(material: PkiMaterial, directory: Path, *, overwrite: bool = False
     Refuses (PkiExistsError) if any of the three files already exists, unless `overwrite`.
     """
     directory = Path(directory)
-    existing = [n for n in PKI_FILE_NAMES if (directory / n).exists()]
+    existing = [n for n in (*PKI_FILE_NAMES, *AUTHORITY_FILE_NAMES) if (directory / n).exists()]
     if existing and not overwrite:
         raise PkiExistsError(
             f"a PKI already exists in {directory} ({', '.join(existing)}); "
@@ -276,6 +432,7 @@ def write_pki(material: PkiMaterial, directory: Path, *, overwrite: bool = False
     contents = {
         PASSPHRASE_FILE: (passphrase, 0o600),
         SEAL_FILE: (pkcs12_bytes(material, passphrase), 0o600),
+        **_authority_contents(material),
         ROOT_FILE: (material.root_cert.public_bytes(serialization.Encoding.PEM), 0o644),
     }
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -297,11 +454,60 @@ def write_pki(material: PkiMaterial, directory: Path, *, overwrite: bool = False
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return _files_for(material.environment, directory)
+    return _files_for(material.environment, directory, material.services)
 
 
 def create_pki(
-    env: Environment, directory: Path, *, overwrite: bool = False, now: datetime | None = None
+    env: Environment,
+    directory: Path,
+    *,
+    overwrite: bool = False,
+    now: datetime | None = None,
+    services: ResponderUrls | bool | None = None,
 ) -> PkiFiles:
-    """Create a fresh root CA + seal certificate for `env` and write them to `directory`."""
-    return write_pki(build_pki(env, now=now), Path(directory), overwrite=overwrite)
+    """Create a fresh root CA + seal certificate (+ TSA and CA services when `services`) for
+    `env` and write them to `directory`. `services=True` picks a free loopback port;
+    False / None make a plain PKI."""
+    if services is True:
+        from signer.responders import free_loopback_port
+
+        services = ResponderUrls(free_loopback_port())
+    elif services is False:
+        services = None
+    return write_pki(build_pki(env, now=now, services=services), Path(directory), overwrite=overwrite)
+
+
+@dataclass(frozen=True)
+class LocalAuthority:
+    """A PKI's CA and TSA loaded back from disk, ready to be served by `LocalResponders`."""
+
+    ca: "CertificateAuthority"
+    tsa: "TimestampAuthority"
+
+
+def load_local_authority(directory: Path) -> LocalAuthority:
+    """The CA and TSA of a PKI written with services. Raises SealingError (never with the
+    passphrase) when the directory holds no such PKI or a file cannot be opened."""
+    from signer.authority import CertificateAuthority, TimestampAuthority
+
+    directory = Path(directory)
+    try:
+        passphrase = (directory / AUTHORITY_PASSPHRASE_FILE).read_bytes().rstrip(b"\r\n")
+        root = x509.load_pem_x509_certificate((directory / ROOT_FILE).read_bytes())
+        ca_key = serialization.load_pem_private_key((directory / CA_KEY_FILE).read_bytes(), passphrase)
+        seal_cert = x509.load_pem_x509_certificate((directory / SEAL_CERT_FILE).read_bytes())
+        tsa_key, tsa_cert, _ = pkcs12.load_key_and_certificates((directory / TSA_FILE).read_bytes(), passphrase)
+        ocsp_key, ocsp_cert, _ = pkcs12.load_key_and_certificates((directory / OCSP_FILE).read_bytes(), passphrase)
+    except FileNotFoundError as e:
+        raise SealingError(f"{directory} holds no local CA services ({Path(e.filename).name} is missing)") from None
+    except OSError as e:
+        raise SealingError(f"cannot read the local CA in {directory}: {e.strerror or e}") from None
+    except ValueError:
+        raise SealingError(f"cannot open the local CA keys in {directory}: wrong passphrase or damaged file") from None
+    if tsa_key is None or tsa_cert is None:
+        raise SealingError(f"{directory / TSA_FILE} lacks the TSA key or certificate")
+    if ocsp_key is None or ocsp_cert is None:
+        raise SealingError(f"{directory / OCSP_FILE} lacks the OCSP responder key or certificate")
+    ca = CertificateAuthority(root, ca_key, responder_cert=ocsp_cert, responder_key=ocsp_key)
+    ca.register(seal_cert, tsa_cert)
+    return LocalAuthority(ca=ca, tsa=TimestampAuthority(tsa_cert, tsa_key, [root]))

@@ -1,15 +1,28 @@
 """Signature checks: what pyHanko establishes about the seal and any later signatures,
 turned into a `SignatureReport` and findings.
 
-One pyHanko validation pass per signature, against one `ValidationContext` holding every
+One pyHanko validation pass per signature, against a `ValidationContext` holding every
 configured root (the root a path ends in tells the signer environment), with the diff
 analysis of later revisions always on. Certseal is stricter than pyHanko's bottom line:
 after a NO_CHANGES certification only LTA maintenance (DSS, document timestamps) may follow.
+
+When is a certificate checked (the long-term part, PAdES B-T … B-LTA):
+- a seal without a timestamp (B-B) is checked at the verification time;
+- a seal with a signature timestamp, or followed by document timestamps, is checked at the
+  time of its earliest timestamp, with the revocation data embedded in the DSS (issued after
+  that time is fine: "not revoked later" implies "not revoked then"). The timestamp proves
+  the seal existed then, so a seal certificate that expired or whose CA closed since does not
+  matter — that is what the long-term levels are for;
+- every timestamp is checked at its own time the same way, and the *latest* timestamp's TSA
+  certificate must still be valid at the verification time (otherwise the chain needs a
+  fresh archive timestamp: `certseal extend`).
+Embedded data only: no fetching unless the caller explicitly allows it.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -19,6 +32,7 @@ from pyhanko.sign.ades.report import AdESIndeterminate
 from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation import (
+    DocumentSecurityStore,
     EmbeddedPdfSignature,
     SignatureCoverageLevel,
     async_validate_pdf_signature,
@@ -28,8 +42,10 @@ from pyhanko.sign.validation import (
 from pyhanko_certvalidator import ValidationContext
 
 from renderers.environment import Environment
+import signer._objstm  # noqa: F401  (linear-time object streams for the diff analysis)
 from signer.policy import PolicyError, certificate_environment
 from signer.report import Finding, FindingKind, SignatureReport, Verdict, short_error
+from signer.timestamps import document_timestamp_time, signature_timestamp_time
 from signer.trust import TrustStore
 
 # pyHanko logs every failed path build or suspicious diff with a traceback at WARNING/ERROR.
@@ -94,18 +110,69 @@ def _subject(cert: asn1_x509.Certificate | None) -> str | None:
         return cert.subject.human_friendly
 
 
+@dataclass(frozen=True)
+class EmbeddedValidationData:
+    """Certificates, CRLs and OCSP responses from the document's DSS (PAdES B-LT)."""
+
+    certs: tuple = ()
+    crls: tuple = ()
+    ocsps: tuple = ()
+
+    @property
+    def present(self) -> bool:
+        return bool(self.crls or self.ocsps)
+
+
+def read_validation_data(reader: PdfFileReader) -> EmbeddedValidationData:
+    """The DSS contents, or nothing (a missing or unreadable DSS is not an error here: the
+    certificates then simply lack revocation data, which the trust check reports)."""
+    if "/DSS" not in reader.root:
+        return EmbeddedValidationData()
+    try:
+        vc = DocumentSecurityStore.read_dss(reader).as_validation_context({"trust_roots": []})
+        return EmbeddedValidationData(
+            certs=tuple(vc.certificate_registry), crls=tuple(vc.crls), ocsps=tuple(vc.ocsps)
+        )
+    except Exception:
+        return EmbeddedValidationData()
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """Everything the trust checks need besides the signatures: roots, embedded data, when."""
+
+    trust: TrustStore
+    embedded: EmbeddedValidationData = EmbeddedValidationData()
+    at: datetime | None = None  # verification time; None: now
+    allow_fetching: bool = False
+
+    def context(self, moment: datetime | None = None) -> ValidationContext:
+        # All environments' roots in one context: one validation pass, and the root the path
+        # ends in tells the environment. Revocation: "hard-fail" means a certificate that names
+        # a CRL or OCSP service we cannot consult fails; certificates naming none pass (B-B on
+        # a plain PKI). No fetching unless allowed: verification stays off the network.
+        when = moment or self.at
+        return ValidationContext(
+            trust_roots=[_to_asn1(c) for c in self.trust.all_roots()],
+            other_certs=list(self.embedded.certs),
+            allow_fetching=self.allow_fetching,
+            revocation_mode="hard-fail",
+            crls=list(self.embedded.crls),
+            ocsps=list(self.embedded.ocsps),
+            moment=when,
+            best_signature_time=when,
+            # Checking at a timestamp's time with data issued after it is the point of B-LT.
+            retroactive_revinfo=moment is not None,
+        )
+
+    @property
+    def now(self) -> datetime:
+        return self.at or datetime.now(timezone.utc)
+
+
 def validation_context(trust: TrustStore) -> ValidationContext:
-    # All environments' roots in one context: one validation pass, and the root the path ends
-    # in tells the environment. Revocation: "hard-fail" means a certificate that names a CRL or
-    # OCSP service we cannot consult fails; certificates naming none pass (B-B, demo PKI).
-    # Empty crls/ocsps (not None) and no fetching: verification never goes on the network.
-    return ValidationContext(
-        trust_roots=[_to_asn1(c) for c in trust.all_roots()],
-        allow_fetching=False,
-        revocation_mode="hard-fail",
-        crls=[],
-        ocsps=[],
-    )
+    """The plain context (verification time now, no embedded data), kept for callers."""
+    return ValidationSettings(trust).context()
 
 
 def _junk_after_container(raw: bytes) -> bool:
@@ -247,34 +314,111 @@ def _is_certification(embedded: EmbeddedPdfSignature, reader: PdfFileReader) -> 
     return info.permission if same else None
 
 
-def _level(status, reader: PdfFileReader, later_timestamps: bool) -> str:
-    if status.timestamp_validity is None:
+def declares_revocation(cert: x509.Certificate) -> bool:
+    """Whether the certificate names an OCSP responder or a CRL distribution point."""
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        if any(d.access_method == x509.AuthorityInformationAccessOID.OCSP for d in aia):
+            return True
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        cert.extensions.get_extension_for_class(x509.CRLDistributionPoints)
+        return True
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _level(has_signature_ts: bool, has_dss: bool, later_doc_timestamps: int) -> str:
+    """PAdES baseline level from what the file holds. A document timestamp may stand in for
+    the signature timestamp (EN 319 142-1 § 5.3), so an extended B-B counts from there."""
+    time_proofs = int(has_signature_ts) + later_doc_timestamps
+    if time_proofs == 0:
         return "B-B"
-    if "/DSS" not in reader.root:
+    if not has_dss:
         return "B-T"
-    return "B-LTA" if later_timestamps else "B-LT"
+    return "B-LTA" if time_proofs >= 2 and later_doc_timestamps >= 1 else "B-LT"
 
 
-def _revocation_word(status) -> str:
+def _revocation_word(status, signer: x509.Certificate | None, unavailable: bool) -> str:
     if status.revoked:
         return "revoked"
-    if status.trust_problem_indic in _REVOCATION_UNKNOWN:
+    if unavailable or status.trust_problem_indic in _REVOCATION_UNKNOWN:
         return "unavailable"
-    # Our B-B seals carry no revocation data and the demo CA runs no CRL/OCSP service,
-    # so nothing was checked; B-LT will report "good" from embedded revocation data.
+    if signer is not None and declares_revocation(signer) and status.trusted:
+        # hard-fail mode only trusts a certificate naming revocation services when its
+        # status was established (from embedded data, or fetched when allowed)
+        return "good"
+    # A plain PKI names no revocation service: nothing to check, nothing checked.
     return "unchecked"
+
+
+def _proof_time(embedded: EmbeddedPdfSignature, later_timestamps: list[EmbeddedPdfSignature]) -> datetime | None:
+    """The earliest time a timestamp proves the seal existed (None for a bare B-B)."""
+    times = [signature_timestamp_time(embedded)]
+    times += [document_timestamp_time(ts) for ts in later_timestamps]
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
+
+
+async def _revocation_was_the_problem(embedded: EmbeddedPdfSignature, settings: ValidationSettings, moment) -> bool:
+    """Re-check in soft-fail mode: if the seal is trusted then, only revocation data was missing."""
+    vc = settings.context(moment)
+    soft = ValidationContext(
+        trust_roots=[_to_asn1(c) for c in settings.trust.all_roots()],
+        other_certs=list(settings.embedded.certs),
+        allow_fetching=False,
+        revocation_mode="soft-fail",
+        moment=vc.moment,
+        retroactive_revinfo=True,
+    )
+    status = await async_validate_pdf_signature(embedded, signer_validation_context=soft)
+    return bool(status.trusted)
+
+
+def _expired_tsa(ts_status, settings: ValidationSettings) -> Finding | None:
+    """The newest timestamp protects everything before it, so its TSA certificate must still
+    be valid at the verification time; after that only a fresh archive timestamp helps."""
+    if ts_status.signing_cert is None:
+        return None
+    try:
+        tsa = _to_crypto(ts_status.signing_cert)
+    except ValueError:
+        return None
+    if settings.now <= tsa.not_valid_after_utc:
+        return None
+    return Finding(
+        FindingKind.SEAL_CERTIFICATE, Verdict.INDETERMINATE,
+        f"the newest timestamp's authority certificate expired on {tsa.not_valid_after_utc:%Y-%m-%d}; "
+        "the original needed a fresh archive timestamp (`certseal extend`) before then",
+    )
+
+
+def _timestamp_finding(status) -> Finding | None:
+    ts = status.timestamp_validity
+    if ts is None:
+        return None
+    if not ts.intact or not ts.valid:
+        return Finding(FindingKind.BROKEN_SEAL, Verdict.INVALID,
+                       "the seal's timestamp does not match the seal or is forged")
+    if not ts.trusted:
+        return Finding(FindingKind.SEAL_CERTIFICATE, Verdict.INDETERMINATE,
+                       "the seal's timestamp comes from an untrusted or unverifiable timestamp authority")
+    return None
 
 
 async def check_seal(
     embedded: EmbeddedPdfSignature,
     reader: PdfFileReader,
-    vc: ValidationContext,
-    trust: TrustStore,
-    later_timestamps: bool,
+    settings: ValidationSettings,
+    later_timestamps: list[EmbeddedPdfSignature],
 ) -> SealOutcome:
     field = embedded.field_name
     findings: list[Finding] = []
-    status = await async_validate_pdf_signature(embedded, signer_validation_context=vc)
+    proof_time = _proof_time(embedded, later_timestamps)
+    # With a timestamp, check the certificates when the timestamp says the seal was made.
+    moment = proof_time if proof_time is not None and (settings.embedded.present or settings.allow_fetching) else None
+    status = await async_validate_pdf_signature(embedded, signer_validation_context=settings.context(moment))
     if not status.intact:
         findings.append(Finding(
             FindingKind.BROKEN_SEAL,
@@ -296,10 +440,38 @@ async def check_seal(
     modification = _modification_finding(status, field)
     if modification is not None:
         findings.append(modification)
-    trust_problem = _trust_finding(status, trust)
-    if trust_problem is not None:
-        findings.append(trust_problem)
-    signer_env, env_problem = _signer_environment(status, trust)
+    signer_cert = None
+    try:
+        signer_cert = _to_crypto(status.signing_cert) if status.signing_cert is not None else None
+    except ValueError:
+        pass
+    revocation_unavailable = False
+    if (
+        not status.trusted and not status.revoked and status.intact and status.valid
+        and signer_cert is not None and declares_revocation(signer_cert)
+        and _issued_by_configured_root(status.signing_cert, settings.trust)
+    ):
+        revocation_unavailable = await _revocation_was_the_problem(embedded, settings, moment)
+    if revocation_unavailable:
+        findings.append(Finding(
+            FindingKind.SEAL_CERTIFICATE,
+            Verdict.INDETERMINATE,
+            "the revocation status of the seal certificate is not available "
+            + ("(the original carries no validation data: PAdES " + ("B-T" if proof_time else "B-B") + ")"
+               if not settings.embedded.present else "(the embedded validation data does not cover it)"),
+        ))
+    else:
+        trust_problem = _trust_finding(status, settings.trust)
+        if trust_problem is not None:
+            findings.append(trust_problem)
+    ts_problem = _timestamp_finding(status)
+    if ts_problem is not None:
+        findings.append(ts_problem)
+    elif status.timestamp_validity is not None and not later_timestamps:
+        expired = _expired_tsa(status.timestamp_validity, settings)
+        if expired is not None:
+            findings.append(expired)
+    signer_env, env_problem = _signer_environment(status, settings.trust)
     if env_problem is not None:
         findings.append(env_problem)
     certification = _is_certification(embedded, reader)
@@ -318,18 +490,22 @@ async def check_seal(
         coverage=status.coverage.name if status.coverage is not None else None,
         modifications=status.modification_level.name if status.modification_level is not None else None,
         certified=certification is not None,
-        level=_level(status, reader, later_timestamps),
+        level=_level(ts is not None, settings.embedded.present, len(later_timestamps)),
         signing_time=status.signer_reported_dt,
-        timestamp=ts.timestamp if ts is not None else None,
-        revocation=_revocation_word(status),
+        timestamp=ts.timestamp if ts is not None else proof_time,
+        revocation=_revocation_word(status, signer_cert, revocation_unavailable),
     )
     return SealOutcome(report, embedded, bool(status.trusted), signer_env, tuple(findings))
 
 
-async def check_timestamp(embedded: EmbeddedPdfSignature, vc: ValidationContext) -> tuple[SignatureReport, list[Finding]]:
-    """Document timestamps (PAdES B-LTA) that follow the seal."""
+async def check_timestamp(
+    embedded: EmbeddedPdfSignature, settings: ValidationSettings, *, latest: bool = False
+) -> tuple[SignatureReport, list[Finding]]:
+    """Document timestamps (PAdES B-LTA) that follow the seal, each checked at its own time."""
     findings: list[Finding] = []
-    status = await async_validate_pdf_timestamp(embedded, validation_context=vc)
+    when = document_timestamp_time(embedded)
+    moment = when if when is not None and (settings.embedded.present or settings.allow_fetching) else None
+    status = await async_validate_pdf_timestamp(embedded, validation_context=settings.context(moment))
     if not (status.intact and status.valid):
         findings.append(Finding(FindingKind.BROKEN_SEAL, Verdict.INVALID, "a document timestamp is broken"))
     modification = _modification_finding(status, embedded.field_name)
@@ -339,6 +515,10 @@ async def check_timestamp(embedded: EmbeddedPdfSignature, vc: ValidationContext)
         findings.append(Finding(
             FindingKind.UNTRUSTED, Verdict.INDETERMINATE, "a document timestamp comes from an untrusted authority"
         ))
+    elif latest:
+        expired = _expired_tsa(status, settings)
+        if expired is not None:
+            findings.append(expired)
     report = SignatureReport(
         field=embedded.field_name,
         signer=_subject(status.signing_cert),

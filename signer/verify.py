@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from io import BytesIO
 
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -30,7 +31,14 @@ from signer._aio import run_sync
 from signer.consistency import embedded_data_findings, environment_findings, expectation_findings, label_drift
 from signer.metadata import MetadataLabels, read_metadata_labels
 from signer.report import EmbeddedDataReport, Finding, FindingKind, Report, SignatureReport, Verdict, short_error
-from signer.signatures import SealOutcome, appended_after, check_seal, check_timestamp, validation_context
+from signer.signatures import (
+    SealOutcome,
+    ValidationSettings,
+    appended_after,
+    check_seal,
+    check_timestamp,
+    read_validation_data,
+)
 from signer.trust import TrustStore
 from signer.visible import WatermarkFinding, extract_page_texts, find_watermarks
 
@@ -85,17 +93,19 @@ class _SignatureStage:
 
 
 async def _check_signatures(
-    reader: PdfFileReader, regular: list, timestamps: list, trust: TrustStore, file_size: int
+    reader: PdfFileReader, regular: list, timestamps: list, options: "VerifyOptions", file_size: int
 ) -> _SignatureStage:
-    vc = validation_context(trust)
+    settings = ValidationSettings(
+        options.trust, read_validation_data(reader), at=options.at, allow_fetching=options.allow_fetching
+    )
     seal = regular[0]
     reports: list[SignatureReport] = []
     findings: list[Finding] = []
     outcome: SealOutcome | None = None
     try:
         outcome = await check_seal(
-            seal, reader, vc, trust,
-            later_timestamps=any(t.signed_revision > seal.signed_revision for t in timestamps),
+            seal, reader, settings,
+            later_timestamps=[t for t in timestamps if t.signed_revision > seal.signed_revision],
         )
         reports.append(outcome.report)
         findings.extend(outcome.findings)
@@ -114,7 +124,7 @@ async def _check_signatures(
         # Anything signed after a NO_CHANGES certification already fails the seal's diff check;
         # still list it so the report shows who added it.
         try:
-            reports.append((await check_seal(other, reader, vc, trust, later_timestamps=False)).report)
+            reports.append((await check_seal(other, reader, settings, later_timestamps=[])).report)
         except Exception as e:
             findings.append(Finding(
                 FindingKind.BROKEN_SEAL, Verdict.INVALID,
@@ -122,7 +132,7 @@ async def _check_signatures(
             ))
     for ts in timestamps:
         try:
-            ts_report, ts_findings = await check_timestamp(ts, vc)
+            ts_report, ts_findings = await check_timestamp(ts, settings, latest=ts is timestamps[-1])
             reports.append(ts_report)
             findings.extend(ts_findings)
         except Exception as e:
@@ -165,7 +175,29 @@ def _page_text(data: bytes) -> tuple[list[str] | None, WatermarkFinding | None, 
         )]
 
 
-async def _verify(data: bytes, file_sha256: str, trust: TrustStore, expect_env: Environment | None) -> Report:
+def _revision_bytes(data: bytes, seal: EmbeddedPdfSignature) -> bytes:
+    try:
+        start, _, offset, length = (int(x) for x in seal.byte_range)
+    except Exception:
+        return data
+    end = offset + length
+    return data[:end] if start == 0 and 0 < end <= len(data) else data
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    trust: TrustStore
+    expect_env: Environment | None = None
+    # Verification time (default now): lets a test, or an archivist, ask "would this original
+    # still verify in 2046?" with only what is embedded.
+    at: datetime | None = None
+    # Off by default: verification reads only what the file carries. When on, missing
+    # revocation data may be fetched from the URLs in the certificates.
+    allow_fetching: bool = False
+
+
+async def _verify(data: bytes, file_sha256: str, options: VerifyOptions) -> Report:
+    trust, expect_env = options.trust, options.expect_env
     refusal = _precheck(data)
     if refusal is not None:
         return Report(file_sha256, (refusal,))
@@ -173,6 +205,13 @@ async def _verify(data: bytes, file_sha256: str, trust: TrustStore, expect_env: 
     if reader is None:
         return Report(file_sha256, (malformed,))
     trailing = [malformed] if malformed is not None else []  # last: specific findings head the list
+    if not data.endswith((b"%%EOF\n", b"%%EOF\r\n", b"%%EOF")):
+        # Parsers ignore bytes after the last %%EOF, and pyHanko counts trailing whitespace or
+        # NULs as covered; certseal never writes any, so they are an edit after sealing.
+        trailing.insert(0, Finding(
+            FindingKind.CHANGED_AFTER_SIGNING, Verdict.INVALID,
+            "changed after signing: bytes were appended after the end of the PDF (its last %%EOF)",
+        ))
 
     if reader.encrypt_dict is not None:
         return Report(file_sha256, (Finding(
@@ -191,12 +230,18 @@ async def _verify(data: bytes, file_sha256: str, trust: TrustStore, expect_env: 
             FindingKind.UNSIGNED, Verdict.INVALID, "the document carries no seal (it is not signed)",
         ), *trailing))
 
-    stage = await _check_signatures(reader, regular, timestamps, trust, len(data))
+    stage = await _check_signatures(reader, regular, timestamps, options, len(data))
     findings = list(stage.findings)
     handler, labels, label_findings = _signed_revision_labels(reader, stage.seal)
     findings += label_findings
-    page_texts, marks, text_findings = _page_text(data)
-    findings += text_findings
+    if any(f.kind is FindingKind.BROKEN_SEAL for f in findings):
+        # The verdict is INVALID already; reading every page of a forgery adds nothing.
+        page_texts, marks = None, None
+    else:
+        # What the officer sealed is the seal's revision; anything added later is judged by
+        # the change analysis above, not read as if it were sealed.
+        page_texts, marks, text_findings = _page_text(_revision_bytes(data, stage.seal))
+        findings += text_findings
 
     signer_env = stage.outcome.signer_environment if stage.outcome is not None else None
     env_report, env_findings = environment_findings(signer_env, labels, marks)
@@ -224,7 +269,12 @@ async def _verify(data: bytes, file_sha256: str, trust: TrustStore, expect_env: 
 
 
 async def verify_pdf_async(
-    data: bytes, trust: TrustStore, *, expect_env: Environment | None = None
+    data: bytes,
+    trust: TrustStore,
+    *,
+    expect_env: Environment | None = None,
+    at: datetime | None = None,
+    allow_fetching: bool = False,
 ) -> Report:
     """Async variant of `verify_pdf` for callers inside an event loop. Never raises."""
     try:
@@ -233,16 +283,27 @@ async def verify_pdf_async(
         file_sha256 = ""
     try:
         expected = Environment(expect_env) if expect_env is not None else None
-        return await _verify(bytes(data), file_sha256, trust, expected)
+        return await _verify(bytes(data), file_sha256, VerifyOptions(trust, expected, at, allow_fetching))
     except Exception as e:  # the last net: a crash is a finding, never a pass
         return Report(file_sha256, (Finding(
             FindingKind.UNREADABLE, Verdict.INVALID, f"verification failed on this file: {short_error(e)}",
         ),))
 
 
-def verify_pdf(data: bytes, trust: TrustStore, *, expect_env: Environment | None = None) -> Report:
-    """Verify a received PDF against the configured trust roots. Never raises."""
+def verify_pdf(
+    data: bytes,
+    trust: TrustStore,
+    *,
+    expect_env: Environment | None = None,
+    at: datetime | None = None,
+    allow_fetching: bool = False,
+) -> Report:
+    """Verify a received PDF against the configured trust roots. Never raises.
+
+    `at` checks as of another time (default now); `allow_fetching` lets missing revocation
+    data be fetched over the network (default: embedded data only)."""
     try:
-        return run_sync(lambda: verify_pdf_async(data, trust, expect_env=expect_env))
+        return run_sync(lambda: verify_pdf_async(
+            data, trust, expect_env=expect_env, at=at, allow_fetching=allow_fetching))
     except Exception as e:  # e.g. no thread could be started
         return Report("", (Finding(FindingKind.UNREADABLE, Verdict.INVALID, f"verification failed: {short_error(e)}"),))

@@ -1,6 +1,6 @@
 """What the pages visibly say: page text in content order, and which environment watermark it shows.
 
-Text comes from pdfminer.six with layout analysis *off*: characters are taken in the order the
+Text comes from poppler's pdftotext in raw (content) order, else from pdfminer.six with layout analysis *off*: characters are taken in the order the
 content stream draws them (the brief's "LTChar text per page", without building LTChars). The watermark is drawn rotated, and layout analysis would split a
 rotated line into scattered one-letter boxes; in content order its characters stay together.
 Matching ignores all whitespace (line breaks inside the watermark drop spaces), case and
@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import subprocess
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
 
 from pdfminer.pdfdevice import PDFDevice
 from pdfminer.pdfdocument import PDFDocument
@@ -99,8 +103,33 @@ class _TextCollector(PDFDevice):
                     pass  # a glyph without Unicode mapping cannot spell a phrase
 
 
+PDFTOTEXT_TIMEOUT_S = 20
+
+
 def extract_page_texts(data: bytes, *, max_pages: int = MAX_PAGES) -> list[str]:
-    """Text of each page in content order. Raises whatever pdfminer raises on a broken file."""
+    """Text of each page in content order.
+
+    poppler's pdftotext (C, `-raw` keeps content-stream order) is ~10x faster than pdfminer on
+    dense table pages; it runs as its own process with a timeout, so a hostile file costs at
+    most that. pdfminer is the fallback where poppler is not installed. Raises on a broken file.
+    """
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        return _pdfminer_page_texts(data, max_pages=max_pages)
+    with tempfile.TemporaryDirectory(prefix="certseal-text-") as tmp:
+        source = Path(tmp) / "in.pdf"
+        source.write_bytes(data)
+        proc = subprocess.run([exe, "-q", "-raw", "-enc", "UTF-8", "-l", str(max_pages + 1), str(source), "-"],
+                              capture_output=True, timeout=PDFTOTEXT_TIMEOUT_S)
+    if proc.returncode != 0:
+        raise ValueError(f"pdftotext could not read the pages (exit status {proc.returncode})")
+    pages = proc.stdout.decode("utf-8", errors="replace").split("\f")[:-1]
+    if len(pages) > max_pages:
+        raise ValueError(f"more than {max_pages} pages")
+    return pages
+
+
+def _pdfminer_page_texts(data: bytes, *, max_pages: int) -> list[str]:
     document = PDFDocument(PDFParser(BytesIO(data)))
     manager = PDFResourceManager(caching=True)
     collector = _TextCollector(manager)

@@ -300,3 +300,58 @@ def asn1_cert(cert: x509.Certificate):
     from asn1crypto import x509 as asn1_x509
 
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+# --- a PKI with its CA services (OCSP, CRL, TSA) running on loopback ------------------------
+
+@dataclass
+class ServicePki:
+    """A training PKI whose OCSP / CRL / TSA run over HTTP on 127.0.0.1 for the whole session.
+
+    A test that stops the responders (to prove offline verification) must restart them."""
+
+    files: PkiFiles
+    key: SealKey
+    root: x509.Certificate
+    authority: "LocalAuthority"
+    responders: "LocalResponders"
+    trust: TrustStore
+
+    @property
+    def services(self) -> "SealServices":
+        from signer.pades import SealServices
+
+        return SealServices(tsa_url=self.responders_urls.tsa, trust_roots=(self.root,))
+
+    @property
+    def responders_urls(self):
+        return self.files.services
+
+
+@cache
+def _service_pki(env: Environment) -> ServicePki:
+    from signer.pki import load_local_authority
+    from signer.responders import LocalResponders, ResponderUrls, free_loopback_port
+
+    directory = _temp_dir("certseal-test-services-")
+    urls = ResponderUrls(free_loopback_port())
+    files = create_pki(env, directory / env.value, services=urls)
+    key = load_seal_key(KeySpec.parse(f"pkcs12:{files.seal_p12}"), passphrase_from_file(files.passphrase_file))
+    authority = load_local_authority(files.directory)
+    responders = LocalResponders(authority.ca, authority.tsa, port=urls.port).start()
+    atexit.register(responders.stop)
+    root = load_trust_roots([files.root_pem])[0]
+    return ServicePki(files, key, root, authority, responders, TrustStore({env: [root]}))
+
+
+@pytest.fixture(scope="session")
+def service_pki() -> ServicePki:
+    return _service_pki(Environment.TRAINING)
+
+
+@cache
+def sealed_at_level(level: str, env: Environment = Environment.TRAINING) -> bytes:
+    from signer.pades import seal_pdf
+
+    pki = _service_pki(env)
+    return seal_pdf(unsigned_pdf(env), pki.key, environment=env, reference=REFERENCE, level=level, services=pki.services)

@@ -29,9 +29,16 @@ def test_key_spec_parsing():
             KeySpec.parse(bad)
 
 
-def test_pkcs11_is_recognised_but_not_implemented():
-    with pytest.raises(SealingError, match="PKCS#11.*not implemented"):
+def test_pkcs11_without_a_module_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("CERTSEAL_PKCS11_MODULE", raising=False)
+    with pytest.raises(SealingError, match="no PKCS#11 module"):
         load_seal_key(KeySpec.parse("pkcs11:token=certseal;object=seal"), b"1234")
+
+
+def test_pkcs11_uri_with_a_pin_is_refused_without_echoing_it():
+    with pytest.raises(SealingError, match="PIN in the PKCS#11 URI is refused") as info:
+        load_seal_key(KeySpec.parse("pkcs11:token=t;object=o?pin-value=987654&module-path=/x.so"), None)
+    assert "987654" not in str(info.value)
 
 
 def test_passphrase_sources(tmp_path):

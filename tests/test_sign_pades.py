@@ -115,8 +115,8 @@ def test_reference_mismatch_is_refused(pkis):
 
 
 @pytest.mark.parametrize("level", ["B-T", "B-LT", "B-LTA"])
-def test_later_levels_are_not_implemented_yet(pkis, level):
-    with pytest.raises(SealingError, match=f"{level} is not implemented yet"):
+def test_later_levels_without_a_tsa_are_refused(pkis, level):
+    with pytest.raises(SealingError, match=f"{level} needs a timestamp authority"):
         seal_pdf(
             unsigned_pdf(Environment.TRAINING), pkis.key(Environment.TRAINING),
             environment=Environment.TRAINING, reference=REFERENCE, level=level,

@@ -1,0 +1,188 @@
+"""The visible seal: what a reader sees in the Part II signature area, in both languages.
+
+The renderer reserves the place (`RenderedPdf.seal_box`, also Info /CertsealSealBox) and we
+draw the signature widget's appearance into it: officer's name, qualification, authority,
+the sealing date and time formatted for each language (Babel, via renderers.i18n), and the
+seal certificate's subject. Typeset in Noto Serif like the certificate itself (pyHanko's
+OpenType engine, subsetting the font), not pyHanko's default Courier stamp. The text shrinks
+to fit the box, so long names never spill out of it.
+
+Labels reuse msgids the catalogs already have ("Electronic seal", "Name of signatory",
+"Certifying officer", "Date of signature"), so no catalog entry is missing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from functools import cache
+from pathlib import Path
+
+from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.sign import fields
+from pyhanko.stamp import TextStampStyle
+
+FONT_CANDIDATES = (
+    Path("/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf"),
+    Path("/usr/share/fonts/noto/NotoSerif-Regular.ttf"),
+)
+FONT_SIZE = 7
+LEADING = 9
+
+
+# What the seal text can contain: Latin (all EU languages), Greek, Cyrillic, punctuation.
+# Everything else would have no glyph in the subset; names in other scripts are rare on EU
+# certificates and still appear correctly in the page text, which the renderer typesets.
+SEAL_UNICODES = [
+    *range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x370, 0x400), *range(0x400, 0x530),
+    *range(0x1E00, 0x1F00), *range(0x2010, 0x2028), *range(0x2030, 0x2045), 0x202F, 0x20AC, 0x2212,
+]
+
+
+@cache
+def seal_font() -> Path | None:
+    """Noto Serif (Debian fonts-noto-core); None leaves the seal invisible rather than ugly."""
+    return next((p for p in FONT_CANDIDATES if p.is_file()), None)
+
+
+@cache
+def seal_font_bytes() -> bytes | None:
+    """Noto Serif cut down once per process to the seal's character set, without OpenType
+    layout tables: parsing the full font for every seal costs ~1 s (GPOS, glyf); the cut
+    one parses in milliseconds. Latin text needs no shaping beyond the cmap."""
+    path = seal_font()
+    if path is None:
+        return None
+    from io import BytesIO
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.layout_features = []
+    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH"]
+    options.name_IDs = [1, 2, 4, 6]  # keep the PostScript name the PDF font is named after
+    options.notdef_outline = True
+    font = TTFont(str(path), lazy=True)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=SEAL_UNICODES)
+    subsetter.subset(font)
+    out = BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class _SealFontFactory(GlyphAccumulatorFactory):
+    """pyHanko's OpenType engine fed from the in-memory cut of the font."""
+
+    def create_font_engine(self, writer, obj_stream=None):
+        from io import BytesIO
+
+        from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+            obj_stream = writer.prepare_object_stream()
+        return GlyphAccumulator(writer=writer, font_handle=BytesIO(seal_font_bytes()),
+                                font_size=self.font_size, obj_stream=obj_stream)
+
+
+@dataclass(frozen=True)
+class SealText:
+    """The parts of the seal text that come from the certificate (both languages)."""
+
+    languages: tuple[str, ...]  # the officer's language first, the destination's second
+    officer: str | None
+    qualification: str | None  # as given in the certificate (the officer's own words)
+    authority: str | None
+    tz: tzinfo  # the officer's offset (from the certificate), for the date shown
+
+
+@dataclass(frozen=True)
+class SealAppearance:
+    page: int
+    box: tuple[float, float, float, float]
+    text: SealText
+
+    def field_spec(self, name: str, reader=None) -> fields.SigFieldSpec:
+        return fields.SigFieldSpec(sig_field_name=name, on_page=self.page, box=self.box)
+
+    def lines(self, subject: str, organisation: str | None, at: datetime) -> list[str]:
+        from renderers.i18n import translator
+
+        tr = [translator(lang) for lang in self.text.languages]
+
+        def both(msgid: str) -> str:
+            seen: list[str] = []
+            for t in tr:
+                word = t.gettext(msgid)
+                if word not in seen:
+                    seen.append(word)
+            return " / ".join(seen)
+
+        local = at.astimezone(self.text.tz)
+        dates: list[str] = []
+        for t in tr:
+            text = t.format_datetime(local)
+            if text not in dates:
+                dates.append(text)
+        # No "Electronic seal" heading: the template's caption above the box already says it.
+        out: list[str] = []
+        if self.text.officer:
+            out.append(f"{self.text.officer} — {self.text.qualification or both('Certifying officer')}")
+        authority = self.text.authority or organisation
+        if authority:
+            out.append(authority)
+        out += dates
+        out.append(subject)
+        return out
+
+    def stamp_style(self, key, at: datetime | None = None) -> TextStampStyle | None:
+        font = seal_font()
+        if font is None or seal_font_bytes() is None:
+            return None
+        cert = key.certificate
+        from cryptography.x509.oid import NameOID
+
+        orgs = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        lines = self.lines(cert.subject.rfc4514_string(), str(orgs[0].value) if orgs else None,
+                           at or datetime.now(timezone.utc))
+        return TextStampStyle(
+            stamp_text="\n".join(lines).replace("%", "%%"),
+            text_box_style=TextBoxStyle(
+                font=_SealFontFactory(str(font), font_size=FONT_SIZE),
+                font_size=FONT_SIZE,
+                leading=LEADING,
+                text_color=(0.1, 0.1, 0.35),
+            ),
+            border_width=0,
+            background=None,
+            inner_content_layout=layout.SimpleBoxLayoutRule(
+                x_align=layout.AxisAlignment.ALIGN_MIN,
+                y_align=layout.AxisAlignment.ALIGN_MID,
+                margins=layout.Margins.uniform(3),
+            ),
+        )
+
+
+def appearance_for(cert, rendered) -> SealAppearance | None:
+    """The visible seal for a freshly rendered certificate (None: the template reserved no
+    place for it, so the seal stays invisible, as before)."""
+    box = getattr(rendered, "seal_box", None)
+    if box is None:
+        return None
+    officer = None
+    signature = cert.fields.get("certifying_officer") if hasattr(cert, "fields") else None
+    if signature is not None:
+        officer = getattr(signature, "name", None)
+    tz = getattr(getattr(signature, "signed_at", None), "tzinfo", None) or cert.issued_at.tzinfo or timezone.utc
+    languages = tuple(dict.fromkeys((cert.language, cert.destination_language)))
+    # An authority named in the data wins (a later model field); else the seal's organisation.
+    authority = getattr(signature, "authority", None)
+    return SealAppearance(
+        page=box.page,
+        box=box.box,
+        text=SealText(languages=languages, officer=officer, qualification=getattr(signature, "qualification", None),
+                      authority=authority, tz=tz),
+    )
