@@ -1,0 +1,121 @@
+"""The worker's configuration, Celery settings, fault classification and error payloads (no
+broker needed)."""
+from __future__ import annotations
+
+import errno
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from renderers.errors import InputError
+from service.config import ConfigError, load_config
+from service.faults import is_transient
+from service.registry import RegistryError
+from service.store import StoreCorrupt, StoreError, StoreNotFound
+from service.task_errors import InvalidInput, TaskError, task_error, unavailable
+from service.worker import QUEUE, make_app, worker_argv
+from service.worker_settings import WorkerSettings
+from signer.errors import SealingError
+
+
+def config(tmp_path: Path, environ: dict[str, str] | None = None, toml: str = ""):
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    (home / "config.toml").write_text(toml)
+    return load_config(environ=environ or {}, home=home)
+
+
+def test_defaults_hang_together(tmp_path: Path) -> None:
+    c = config(tmp_path)
+    assert c.broker_url == "redis://localhost:6379/0"
+    assert c.store_url == str(c.home / "store") and c.registry_url == f"sqlite://{c.home / 'registry.db'}"
+    s = WorkerSettings.load(c, environ={})
+    assert (s.soft_time_limit, s.time_limit, s.result_backend) == (120, 180, c.broker_url)
+    assert s.effective_visibility_timeout > s.time_limit + s.retry_backoff_max
+    assert s.stale_claim_seconds > s.time_limit
+
+
+def test_file_and_variables(tmp_path: Path) -> None:
+    toml = ('[worker]\nbroker_url = "redis://broker:6379/2"\nstore = "originals"\nregistry = "reg.db"\n'
+            'time_limit = 100\nsoft_time_limit = 80\n')
+    c = config(tmp_path, toml=toml)
+    assert (c.broker_url, c.store_url, c.registry_url) == (
+        "redis://broker:6379/2", str(c.home / "originals"), str(c.home / "reg.db"))
+    assert WorkerSettings.load(c, environ={}).time_limit == 100
+    env = {"CERTSEAL_STORE": "/srv/store", "CERTSEAL_REGISTRY": "postgresql://db/certseal",
+           "CERTSEAL_BROKER_URL": "redis://other/0", "CERTSEAL_TASK_TIME_LIMIT": "90"}
+    c = config(tmp_path, env, toml)
+    assert (c.broker_url, c.store_url, c.registry_url) == ("redis://other/0", "/srv/store", "postgresql://db/certseal")
+    assert WorkerSettings.load(c, environ=env).time_limit == 90
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"CERTSEAL_TASK_SOFT_TIME_LIMIT": "200"}, "soft time limit"),
+    ({"CERTSEAL_VISIBILITY_TIMEOUT": "200"}, "visibility timeout"),
+    ({"CERTSEAL_TASK_TIME_LIMIT": "soon"}, "CERTSEAL_TASK_TIME_LIMIT"),
+    ({"CERTSEAL_TASK_MAX_RETRIES": "-1"}, "CERTSEAL_TASK_MAX_RETRIES"),
+])
+def test_settings_that_do_not_hang_together_are_refused(tmp_path: Path, env: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        WorkerSettings.load(config(tmp_path, env), environ=env)
+
+
+def test_celery_app_settings(tmp_path: Path) -> None:
+    settings = WorkerSettings.load(config(tmp_path), environ={})
+    conf = make_app(settings).conf
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost and conf.worker_prefetch_multiplier == 1
+    assert conf.accept_content == ["json"] and conf.task_serializer == conf.result_serializer == "json"
+    assert (conf.task_soft_time_limit, conf.task_time_limit) == (120, 180)
+    assert conf.worker_max_memory_per_child == settings.max_memory_per_child
+    assert conf.broker_transport_options["visibility_timeout"] == settings.effective_visibility_timeout
+    assert conf.task_default_queue == QUEUE and f"--queues={QUEUE}" in worker_argv(concurrency=2)
+    assert conf.broker_connection_max_retries is None and conf.result_backend_always_retry
+
+
+def test_transient_or_not() -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+    from kombu.exceptions import OperationalError
+
+    transient = [
+        StoreError("read-only", transient=True), RegistryError("db down", transient=True),
+        SealingError("the timestamp authority did not answer usefully: timeout"), SoftTimeLimitExceeded(),
+        OperationalError("broker"), ConnectionRefusedError(errno.ECONNREFUSED, "refused"),
+    ]
+    permanent = [
+        StoreCorrupt("bad bytes"), StoreNotFound("gone"), RegistryError("refused transition"),
+        SealingError("a training key cannot seal a production document"), InputError("f", "bad"),
+        ValueError("bug"), OSError(errno.ENOENT, "no such file"),
+    ]
+    assert [is_transient(e) for e in transient] == [True] * len(transient)
+    assert [is_transient(e) for e in permanent] == [False] * len(permanent)
+
+
+def test_error_payloads_are_json_objects() -> None:
+    err = task_error(InputError("fields.consignor.country", "unknown country 'XX'"))
+    assert isinstance(err, InvalidInput)
+    assert err.args[0] == {"error": "invalid_input", "field": "fields.consignor.country",
+                           "message": "unknown country 'XX'"}
+    assert task_error(StoreNotFound("no object")).error["error"] == "not_found"
+    assert task_error(ConfigError("no key")).error["error"] == "configuration"
+    assert task_error(ValueError("bug")) is None
+    gave_up = unavailable(StoreError("disk full", transient=True), 60)
+    assert isinstance(gave_up, TaskError) and gave_up.error["transient"] is True and gave_up.error["retries"] == 60
+    # What a caller without certseal gets back: Celery rebuilds the exception from its args.
+    rebuilt = type("InvalidInput", (Exception,), {})(*err.args)
+    assert rebuilt.args[0]["field"] == "fields.consignor.country"
+
+
+def test_worker_command_says_what_is_unreachable(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTSEAL_")}
+    env.update(CERTSEAL_HOME=str(tmp_path / "home"), CERTSEAL_STORE=str(tmp_path / "store"),
+               CERTSEAL_REGISTRY="postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    certseal = str(Path(sys.executable).with_name("certseal"))
+    proc = subprocess.run([certseal, "worker"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert "certseal worker: registry postgresql://nobody@127.0.0.1:1/none" in proc.stderr
+    usage = subprocess.run([certseal, "worker", "--concurrency", "0"], env=env, capture_output=True, text=True)
+    assert usage.returncode == 64
