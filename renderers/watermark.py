@@ -71,6 +71,27 @@ class WatermarkLine:
     y: float
     length: float
     font_size: float
+    font_family: str = "Noto Sans"
+
+
+# WeasyPrint's SVG text takes one family; for scripts Noto Sans lacks, fontconfig would fall
+# back to a non-Noto font (DejaVu for Arabic), so each line names the Noto family of its script.
+_SCRIPT_FAMILIES = (
+    ((0x0600, 0x06FF), "Noto Naskh Arabic"),
+    ((0x0590, 0x05FF), "Noto Sans Hebrew"),
+    ((0x0E00, 0x0E7F), "Noto Sans Thai"),
+    ((0x0900, 0x097F), "Noto Sans Devanagari"),
+    ((0x3040, 0x30FF), "Noto Sans CJK JP"),
+    ((0xAC00, 0xD7AF), "Noto Sans CJK KR"),
+    ((0x4E00, 0x9FFF), "Noto Sans CJK SC"),
+)
+
+
+def _family(text: str) -> str:
+    for (low, high), family in _SCRIPT_FAMILIES:
+        if any(low <= ord(c) <= high for c in text):
+            return family
+    return "Noto Sans"
 
 
 @cache
@@ -106,5 +127,6 @@ def watermark_lines(phrases: tuple[str, ...]) -> tuple[WatermarkLine, ...]:
     for i, phrase in enumerate(phrases):
         width = _width(phrase, size)
         y = (i - (len(phrases) - 1) / 2) * LINE_GAP * size / FONT_SIZE + 0.36 * size
-        lines.append(WatermarkLine(phrase, round(-width / 2, 2), round(y, 2), round(width, 2), round(size, 2)))
+        lines.append(WatermarkLine(phrase, round(-width / 2, 2), round(y, 2), round(width, 2), round(size, 2),
+                                   _family(phrase)))
     return tuple(lines)
