@@ -192,6 +192,32 @@ def _service_extensions(builder: x509.CertificateBuilder, services: ResponderUrl
     )
 
 
+def _end_entity(
+    subject: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    issuer_cert: x509.Certificate,
+    not_before: datetime,
+    not_after: datetime,
+) -> x509.CertificateBuilder:
+    """What every end-entity certificate of an environment shares: issued by its root, not a
+    CA, key identifiers linking it to the root. Callers add usage, policies and service URLs."""
+    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
+        )
+    )
+
+
 def build_seal_certificate(
     env: Environment,
     public_key: ec.EllipticCurvePublicKey,
@@ -204,24 +230,12 @@ def build_seal_certificate(
     non_repudiation: bool = True,
 ) -> x509.Certificate:
     """The environment's seal certificate, bound to `env` by policy OID and OU."""
-    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(environment_name(env, "seal"))
-        .issuer_name(issuer_cert.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        _end_entity(environment_name(env, "seal"), public_key, issuer_cert, not_before, not_after)
         .add_extension(seal_key_usage(non_repudiation=non_repudiation), critical=True)
         .add_extension(
             x509.CertificatePolicies([x509.PolicyInformation(ENVIRONMENT_POLICY_OIDS[env], None)]),
             critical=False,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
         )
     )
     return _service_extensions(builder, services).sign(issuer_key, hashes.SHA256())
@@ -239,22 +253,10 @@ def build_tsa_certificate(
 ) -> x509.Certificate:
     """A time-stamping unit certificate: RFC 3161 § 2.3 wants exactly one, critical EKU
     id-kp-timeStamping. No certseal policy OID: a TSA certificate must never pass as a seal."""
-    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(environment_name(env, "timestamp authority"))
-        .issuer_name(issuer_cert.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        _end_entity(environment_name(env, "timestamp authority"), public_key, issuer_cert, not_before, not_after)
         .add_extension(seal_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
-        )
     )
     return _service_extensions(builder, services).sign(issuer_key, hashes.SHA256())
 
@@ -271,23 +273,11 @@ def build_ocsp_certificate(
     """A delegated OCSP signer (RFC 6960 § 4.2.2.2) with id-pkix-ocsp-nocheck: its own status
     is never asked, so a validator's revocation walk ends there (with a root signing OCSP
     itself, EN 319 102-1 past validation would ask for the root's revocation status)."""
-    issuer_ski = issuer_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     return (
-        x509.CertificateBuilder()
-        .subject_name(environment_name(env, "OCSP responder"))
-        .issuer_name(issuer_cert.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        _end_entity(environment_name(env, "OCSP responder"), public_key, issuer_cert, not_before, not_after)
         .add_extension(seal_key_usage(non_repudiation=False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
         .add_extension(x509.OCSPNoCheck(), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
-        )
         .sign(issuer_key, hashes.SHA256())
     )
 
