@@ -69,13 +69,15 @@ def _css(relative_path: str) -> CSS:
                font_config=font_configuration())
 
 
-def stylesheets(model: ModelSpec) -> list[CSS]:
-    """The shared stylesheet, plus the model's own certificate.css when it has one."""
-    sheets = [_css("base/certificate.css")]
+def stylesheet_paths(model: ModelSpec) -> list[str]:
+    """The shared stylesheet, plus the model's own certificate.css when it has one (relative
+    to the packaged templates directory)."""
     own = f"models/{model.directory}/certificate.css"
-    if (templates_dir() / own).is_file():
-        sheets.append(_css(own))
-    return sheets
+    return ["base/certificate.css", *([own] if (templates_dir() / own).is_file() else [])]
+
+
+def stylesheets(model: ModelSpec) -> list[CSS]:
+    return [_css(path) for path in stylesheet_paths(model)]
 
 
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:

@@ -235,20 +235,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
     from service.config import load_config
     from service.files import write_atomic
     from service.issuing import seal_and_record, seal_key_for
-    from signer.metadata import DocumentReadError, read_document_metadata
 
-    try:
-        unsigned = args.input.read_bytes()
-    except OSError as exc:
-        raise InputError(str(args.input), f"cannot read: {exc.strerror}") from None
-    try:
-        meta = read_document_metadata(unsigned)
-    except DocumentReadError as exc:
-        raise InputError(str(args.input), f"not a readable PDF: {exc}") from None
-    env_value = args.env or meta.environment
-    if not env_value:
-        raise InputError(str(args.input), "the PDF names no certseal environment in its metadata; give --env")
-    env = Environment.parse(env_value, field="--env")
+    unsigned, env, meta = _read_certseal_pdf(args.input, args.env, labels=True)
     config = load_config()
     key = seal_key_for(config, env, args.key)
     result = seal_and_record(unsigned, key, config.environment(env), reference=meta.reference or args.input.stem,
@@ -263,26 +251,34 @@ def cmd_extend(args: argparse.Namespace) -> int:
     from service.files import write_atomic
     from service.issuing import extend_original
     from service.trust import trust_store
-    from signer.metadata import DocumentReadError, read_document_metadata
 
-    try:
-        data = args.input.read_bytes()
-    except OSError as exc:
-        raise InputError(str(args.input), f"cannot read: {exc.strerror}") from None
-    env_value = args.env
-    if not env_value:
-        try:
-            env_value = read_document_metadata(data).environment
-        except DocumentReadError as exc:
-            raise InputError(str(args.input), f"not a readable PDF: {exc}") from None
-    if not env_value:
-        raise InputError(str(args.input), "the PDF names no certseal environment in its metadata; give --env")
-    env = Environment.parse(env_value, field="--env")
+    data, env, _ = _read_certseal_pdf(args.input, args.env, labels=False)
     config = load_config()
     extended = extend_original(data, config.environment(env), trust_store(config))
     write_atomic(args.output, extended)
     print(f"{args.output}: extended ({env.value}, PAdES B-LTA, archive timestamp added)")
     return EXIT_OK
+
+
+def _read_certseal_pdf(path: Path, env_option: str | None, *, labels: bool):
+    """A certseal PDF to seal or extend: its bytes, its environment (--env, else its metadata)
+    and, when asked for or needed for the environment, its metadata labels (else None)."""
+    from signer.metadata import DocumentReadError, read_document_metadata
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror}") from None
+    meta = None
+    if labels or not env_option:
+        try:
+            meta = read_document_metadata(data)
+        except DocumentReadError as exc:
+            raise InputError(str(path), f"not a readable PDF: {exc}") from None
+    env_value = env_option or meta.environment
+    if not env_value:
+        raise InputError(str(path), "the PDF names no certseal environment in its metadata; give --env")
+    return data, Environment.parse(env_value, field="--env"), meta
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from renderers.errors import InputError
 from renderers.i18n import document_languages
 from renderers.model import Certificate, available_models, parse_certificate
 from renderers.reload import clear_caches, source_fingerprint
+from renderers.pdf import stylesheet_paths
 from renderers.render import render_certificate, render_certificate_html, render_pngs
 from renderers.resources import templates_dir
 from renderers.samples import list_samples, load_sample
@@ -71,10 +72,7 @@ def render_preview(request: PreviewRequest, fmt: str, *, page: int = 1) -> bytes
 def standalone_html(cert: Certificate) -> str:
     """The certificate's HTML with its stylesheets inlined, so a browser shows it as WeasyPrint
     lays it out (minus paged media). Only packaged CSS is inlined, never input."""
-    css = [(templates_dir() / "base/certificate.css").read_text(encoding="utf-8")]
-    own = templates_dir() / "models" / cert.model.directory / "certificate.css"
-    if own.is_file():
-        css.append(own.read_text(encoding="utf-8"))
+    css = [(templates_dir() / path).read_text(encoding="utf-8") for path in stylesheet_paths(cert.model)]
     style = "<style>\n" + "\n".join(css).replace("</", "<\\/") + "\n</style>"
     page = render_certificate_html(cert)
     return page.replace("</head>", style + "</head>", 1) if "</head>" in page else style + page
