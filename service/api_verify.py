@@ -1,7 +1,8 @@
 """Verifying uploads off the event loop, and the page-1 thumbnail of what the seal covers.
 
-`verify_pdf` is CPU-bound and parses hostile input, so it runs on a small thread pool (one
-thread per core is all the machine can use anyway) with a deadline; past the deadline the
+Verification is CPU-bound and parses hostile input, so each one runs in the sandbox's limited
+child process (service.sandbox), started from a small thread pool (one thread per core is all
+the machine can use anyway) with a deadline; past the deadline the
 caller gets an INDETERMINATE report instead of waiting, and nothing ever becomes a 500.
 
 The thumbnail is drawn from the bytes the seal's /ByteRange covers (the signed revision), not
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from signer.report import Finding, FindingKind, Report, Verdict, short_error
 from signer.trust import TrustStore
-from signer.verify import verify_pdf
+from service.sandbox import verify_untrusted
 
 THUMBNAIL_TIMEOUT_S = 15
 THUMBNAIL_WIDTH_PX = 480
@@ -65,12 +66,12 @@ class Verifier:
             report, png = _finding_report(data, Verdict.INDETERMINATE,
                                           f"verification did not finish within {self._timeout:g} s; try again "
                                           "or verify the file with the certseal command line"), None
-        except Exception as exc:  # verify_pdf never raises; this only catches a broken pool
+        except Exception as exc:  # verify_untrusted never raises; this only catches a broken pool
             report, png = _finding_report(data, Verdict.INVALID, f"verification failed: {short_error(exc)}"), None
         return Verification(report, png, loop.time() - started)
 
     def _work(self, data: bytes, thumbnail: bool) -> tuple[Report, bytes | None]:
-        report = verify_pdf(data, self._trust())
+        report = verify_untrusted(data, self._trust())
         png = page_one_png(signed_revision(data)) if thumbnail and report.signatures else None
         return report, png
 

@@ -323,12 +323,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report = data
     else:
         at = _parse_at(args.at) if args.at else None
-        if at is not None or args.online:
-            from service.sandbox import run_limited
-
-            report = run_limited(_verify_with_options, data, trust, expect, at, args.online)
-        else:
-            report = verify_untrusted(data, trust, expect_env=expect)
+        report = verify_untrusted(data, trust, expect_env=expect, at=at, allow_fetching=args.online)
         if args.extract_signed:
             _write_signed_revision(data, args.output)
     if args.json:
@@ -346,13 +341,6 @@ def _parse_at(text: str):
     except ValueError:
         raise UsageError(f"--at: not an ISO 8601 time: {text!r}") from None
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-
-
-def _verify_with_options(data: bytes, trust, expect, at, online: bool):
-    """verify with --at / --online, run under the sandbox limits like a plain verify."""
-    from signer.verify import verify_pdf
-
-    return verify_pdf(data, trust, expect_env=expect, at=at, allow_fetching=online)
 
 
 def _read_untrusted(path: Path) -> "bytes | Report":

@@ -15,6 +15,7 @@ import resource
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from renderers.environment import Environment
@@ -108,14 +109,20 @@ def _death_reason(exitcode: int | None, limits: Limits) -> str:
 
 
 def verify_untrusted(
-    data: bytes, trust: TrustStore, *, expect_env: Environment | None = None, limits: Limits = DEFAULT_LIMITS
+    data: bytes,
+    trust: TrustStore,
+    *,
+    expect_env: Environment | None = None,
+    at: datetime | None = None,
+    allow_fetching: bool = False,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Report:
     """verify_pdf under limits. Anything the limits stop is INVALID: no original needs that much."""
     sha = hashlib.sha256(data).hexdigest()
     if len(data) > limits.max_file_bytes:
         return oversized_report(sha, len(data), limits)
     try:
-        return run_limited(_verify, data, trust, expect_env, limits=limits)
+        return run_limited(_verify, data, trust, expect_env, at, allow_fetching, limits=limits)
     except LimitExceeded as exc:
         return Report(sha, (Finding(FindingKind.UNREADABLE, Verdict.INVALID, str(exc)),))
 
@@ -128,5 +135,6 @@ def oversized_report(file_sha256: str, size: int, limits: Limits = DEFAULT_LIMIT
     ),))
 
 
-def _verify(data: bytes, trust: TrustStore, expect_env: Environment | None) -> Report:
-    return verify_pdf(data, trust, expect_env=expect_env)
+def _verify(data: bytes, trust: TrustStore, expect_env: Environment | None, at: datetime | None,
+            allow_fetching: bool) -> Report:
+    return verify_pdf(data, trust, expect_env=expect_env, at=at, allow_fetching=allow_fetching)
