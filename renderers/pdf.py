@@ -69,6 +69,18 @@ def _css(relative_path: str) -> CSS:
                font_config=font_configuration())
 
 
+class _CertificateHTML(HTML):
+    """HTML laid out with certseal's trimmed user-agent sheet (see base/user-agent.css).
+    `_ua_stylesheets` is WeasyPrint's hook for it; should a release rename it, this override
+    is simply not called and the full (slower, equivalent) sheet applies."""
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
+        return [_css(USER_AGENT_STYLESHEET)]
+
+
+USER_AGENT_STYLESHEET = "base/user-agent.css"
+
+
 def stylesheet_paths(model: ModelSpec) -> list[str]:
     """The shared stylesheet, plus the model's own certificate.css when it has one (relative
     to the packaged templates directory)."""
@@ -83,7 +95,7 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
     fetcher = AssetFetcher()
     try:
-        document = HTML(string=html, base_url=ASSET_BASE, url_fetcher=fetcher).render(
+        document = _CertificateHTML(string=html, base_url=ASSET_BASE, url_fetcher=fetcher).render(
             font_config=font_configuration(), stylesheets=stylesheets(cert.model))
         seal_box = _find_seal_box(document)
         data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=_attachments(cert, fetcher),

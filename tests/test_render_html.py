@@ -8,7 +8,6 @@ import jinja2
 import markupsafe
 import pytest
 import qrcode
-from qrcode.image.svg import SvgPathImage
 
 from renderers.environment import DEFAULT_VERIFICATION_BASE, Environment
 from renderers.html import BoxView, jinja_environment, layout_rows, render_html
@@ -94,14 +93,17 @@ def test_qr_code_is_vector_and_holds_the_verification_url(roses_html):
     assert url == DEFAULT_VERIFICATION_BASE[Environment.TRAINING] + "CHEDPP.BE.2026.0001234"
     code = qr_code(url)
     assert code.data == url
-    # the same matrix qrcode's own SVG path factory draws for that URL
-    reference = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10,
-                              border=2, image_factory=SvgPathImage)
+    # exactly the dark modules of qrcode's own matrix for that URL, quiet zone included
+    reference = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     reference.add_data(url)
     reference.make(fit=True)
-    image = reference.make_image()
-    image.to_string()
-    assert code.path == image.path.get("d") and code.path.startswith("M")
+    matrix = reference.get_matrix()
+    dark = {(x, y) for y, row in enumerate(matrix) for x, on in enumerate(row) if on}
+    drawn = set()
+    for x, y, w in re.findall(r"M(\d+) (\d+)h(\d+)v1h-\3z", code.path):
+        drawn |= {(int(x) + i, int(y)) for i in range(int(w))}
+    assert re.fullmatch(r"(M\d+ \d+h\d+v1h-\d+z)+", code.path)
+    assert drawn == dark and code.size == len(matrix)
     svg = str(code.svg())
     assert svg.startswith("<svg") and f'd="{code.path}"' in svg and "<path" in svg
     assert f'd="{code.path}"' in roses_html  # inline on page 1, no raster image
