@@ -81,6 +81,21 @@ class PartSpec:
 
 
 @dataclass(frozen=True)
+class SignaturesSpec:
+    """Signatures a model's certificates carry besides the seal (model.toml `[signatures]`).
+
+    A model whose certificates are signed again later (the CHED Part III follow-up, after the
+    Part II decision) names the empty PDF signature field the seal reserves for that approval
+    signature; the certification then allows exactly that (DocMDP P=2 instead of P=1).
+    """
+
+    approval_field: str | None = None  # PDF field name, e.g. "CertsealFollowUp"
+    approval_box: str | None = None  # the signature box whose area shows it (CHED: box III.8)
+    approval_part: str | None = None  # that box's part (derived), e.g. "III"
+    decision_field: str | None = None  # a choice box whose options the approval may state
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     id: str  # "CHED-PP"
     title: str  # msgid of the legal title
@@ -92,6 +107,7 @@ class ModelSpec:
     directory: str  # "ched_pp"
     parts: tuple[PartSpec, ...]
     boxes: tuple[BoxSpec, ...]
+    signatures: SignaturesSpec = SignaturesSpec()
 
     def boxes_in(self, part: str) -> tuple[BoxSpec, ...]:
         return tuple(b for b in self.boxes if b.part == part)
@@ -232,12 +248,42 @@ def _build_model(raw: dict[str, Any], directory: str) -> ModelSpec:
         if part.header_field and part.header_field not in seen_fields:
             raise ValueError(f"part {part.id}: header_field {part.header_field!r} is no box's field")
     re.compile(raw["reference_pattern"])
+    signatures = _signatures(raw.get("signatures", {}), boxes)
     return ModelSpec(
         id=raw["id"], title=raw["title"], short_title=raw.get("short_title", raw["id"]),
         reference_prefix=raw["reference_prefix"], reference_pattern=raw["reference_pattern"],
         regulation=raw["regulation"], template=f"{MODELS_DIR}/{directory}/{raw['template']}",
-        directory=directory, parts=parts, boxes=tuple(boxes),
+        directory=directory, parts=parts, boxes=tuple(boxes), signatures=signatures,
     )
+
+
+_SIGNATURE_FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")  # no "." (a PDF field name separator)
+_SIGNATURE_KEYS = ("approval_field", "approval_box", "decision_field")
+
+
+def _signatures(raw: object, boxes: list[BoxSpec]) -> SignaturesSpec:
+    """The `[signatures]` table: an approval field needs the signature box that shows it."""
+    if not isinstance(raw, dict):
+        raise ValueError("[signatures] must be a table")
+    unknown = sorted(set(raw) - set(_SIGNATURE_KEYS))
+    if unknown:
+        raise ValueError(f"[signatures]: unknown key(s) {', '.join(unknown)} (known: {', '.join(_SIGNATURE_KEYS)})")
+    if not raw:
+        return SignaturesSpec()
+    name, box_id, decision = raw.get("approval_field"), raw.get("approval_box"), raw.get("decision_field")
+    if not isinstance(name, str) or not _SIGNATURE_FIELD_NAME.match(name):
+        raise ValueError("[signatures] approval_field: a PDF field name (letters, digits, _) is required")
+    by_id = {b.id: b for b in boxes}
+    box = by_id.get(box_id) if isinstance(box_id, str) else None
+    if box is None or box.kind != "signature":
+        raise ValueError(f"[signatures] approval_box: {box_id!r} is not a signature box of this model")
+    if box.seal:
+        raise ValueError(f"[signatures] approval_box: box {box.id} already holds the seal")
+    if decision is not None:
+        choice = next((b for b in boxes if b.field == decision), None)
+        if choice is None or choice.kind != "choice":
+            raise ValueError(f"[signatures] decision_field: {decision!r} is not the field of a choice box")
+    return SignaturesSpec(approval_field=name, approval_box=box.id, approval_part=box.part, decision_field=decision)
 
 
 # ------------------------------------------------------------------------- certificate

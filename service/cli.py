@@ -59,11 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("issue", help="render and seal a certificate: the signed original",
                        description="Render INPUT and seal it with a certification signature (DocMDP: no "
-                       "changes allowed) using the seal key of the certificate's environment.")
-    p.add_argument("input", type=Path, metavar="INPUT")
-    p.add_argument("-o", "--output", type=Path, required=True, help="the sealed original (.pdf)")
+                       "changes allowed) using the seal key of the certificate's environment. Batch: with a "
+                       "directory, a quoted glob ('in/*.json') or several INPUTs, -o is a directory and each "
+                       "input becomes OUTDIR/<stem>.pdf, on --jobs processes; outputs already sealed from the "
+                       "same data are skipped, so a re-run finishes an interrupted batch. Batch exit: 0 all "
+                       "issued or skipped, 2 some input invalid, 1 any other failure, 130 interrupted.")
+    p.add_argument("input", type=Path, nargs="+", metavar="INPUT")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.pdf|OUTDIR",
+                   help="the sealed original (.pdf); in batch, the output directory (created if missing)")
     _add_render_options(p)
     _add_key_options(p)
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="batch: worker processes (default: one per CPU)")
+    p.add_argument("--overwrite", action="store_true", help="batch: re-issue inputs whose output exists "
+                   "(default: skip it when sealed from the same data, fail the input when not)")
     p.set_defaults(func=cmd_issue)
 
     p = sub.add_parser("sign", help="seal an existing certseal PDF",
@@ -85,6 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", choices=[e.value for e in Environment], help="environment of the document "
                    "(default: from its metadata)")
     p.set_defaults(func=cmd_extend)
+
+    p = sub.add_parser("approve", help="sign the follow-up (e.g. CHED Part III) into an original as an approval",
+                       description="Add the approval signature a model's certificates get after issue (CHED: "
+                       "Part III follow-up) into the empty signature field the seal reserved, with a visible "
+                       "bilingual block in that box. FOLLOWUP.json: {\"officer\", \"qualification\", "
+                       "\"authority\", \"decision\" (an option key of the follow-up box, e.g. "
+                       "compliance_confirmed), \"notes\", \"date\" (ISO 8601 with offset)}; officer and "
+                       "date are required. Refuses an original that does not verify, is already approved, "
+                       "or whose model takes no approval, and a key of another environment.")
+    p.add_argument("input", type=Path, metavar="IN.pdf", help="the sealed original")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.pdf")
+    p.add_argument("--input", dest="follow_up", type=Path, required=True, metavar="FOLLOWUP.json",
+                   help="the follow-up: who signs, for which authority, what was decided, when")
+    _add_key_options(p)
+    p.set_defaults(func=cmd_approve)
 
     p = sub.add_parser("audit", help="the hash-chained audit log of every signature")
     audit_sub = p.add_subparsers(dest="audit_command", metavar="ACTION", parser_class=_Parser)
@@ -216,12 +239,15 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_issue(args: argparse.Namespace) -> int:
+    from service.batch import is_batch_invocation
     from service.config import load_config
     from service.files import write_atomic
     from service.inputs import read_certificate_file
     from service.issuing import issue, seal_key_for
 
-    cert = read_certificate_file(args.input, language=args.lang, destination_language=args.dest_lang, environment=args.env)
+    if is_batch_invocation(args.input):
+        return _cmd_issue_batch(args)
+    cert = read_certificate_file(args.input[0], language=args.lang, destination_language=args.dest_lang, environment=args.env)
     config = load_config()
     key = seal_key_for(config, cert.environment, args.key)
     original = issue(cert, key, config.environment(cert.environment), level=args.level)
@@ -229,6 +255,23 @@ def cmd_issue(args: argparse.Namespace) -> int:
     print(f"{args.output}: sealed original of {cert.reference} ({cert.environment.value}, PAdES {original.level}, "
           f"{original.page_count} page{'s' if original.page_count != 1 else ''})")
     return EXIT_OK
+
+
+def _cmd_issue_batch(args: argparse.Namespace) -> int:
+    from service.batch import BatchOptions, BatchUsageError, default_jobs, run_batch
+
+    options = BatchOptions(output_dir=args.output, jobs=args.jobs if args.jobs is not None else default_jobs(),
+                           language=args.lang, destination_language=args.dest_lang, environment=args.env,
+                           key=args.key, level=args.level, overwrite=args.overwrite)
+    try:
+        summary = run_batch(args.input, options)
+    except BatchUsageError as exc:
+        raise UsageError(str(exc)) from None
+    if summary.interrupted:
+        return 130
+    if summary.failed > summary.bad_input:
+        return EXIT_FAILED
+    return EXIT_BAD_INPUT if summary.bad_input else EXIT_OK
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
@@ -257,6 +300,24 @@ def cmd_extend(args: argparse.Namespace) -> int:
     extended = extend_original(data, config.environment(env), trust_store(config))
     write_atomic(args.output, extended)
     print(f"{args.output}: extended ({env.value}, PAdES B-LTA, archive timestamp added)")
+    return EXIT_OK
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from service.approving import approve_original, read_follow_up_file
+    from service.config import load_config
+    from service.files import write_atomic
+    from service.issuing import seal_key_for
+    from service.trust import trust_store
+
+    follow_up = read_follow_up_file(args.follow_up)
+    data, env, meta = _read_certseal_pdf(args.input, None, labels=True)
+    config = load_config()
+    key = seal_key_for(config, env, args.key)
+    result = approve_original(data, follow_up, key, config.environment(env), trust_store(config),
+                              level=args.level, reference=meta.reference)
+    write_atomic(args.output, result.pdf)
+    print(f"{args.output}: approved ({env.value}, field {result.field}, PAdES {result.level.value})")
     return EXIT_OK
 
 

@@ -15,7 +15,7 @@ from renderers.environment import Environment
 from renderers.model import Certificate
 from renderers.render import render_certificate
 from service.config import Config, ConfigError, EnvironmentConfig
-from signer.appearance import appearance_for
+from signer.appearance import FieldPlace, appearance_for, approval_place_for
 from signer.audit import AuditEntry, append_entry, sha256_hex
 from signer.errors import SealingError
 from signer.keys import KeySpec, SealKey, load_seal_key
@@ -121,11 +121,13 @@ def seal_and_record(
     level: str | Level | None = None,
     appearance=None,
     further_signature_field: str | None = None,
+    further_signature_place: FieldPlace | None = None,
 ) -> SealResult:
     """Seal with the configured services and append the outcome to the audit log."""
     chosen = level_for(env_cfg, level)
     request = SealRequest(env_cfg.environment, reference, chosen,
-                          further_signature_field=further_signature_field, appearance=appearance)
+                          further_signature_field=further_signature_field, appearance=appearance,
+                          further_signature_place=further_signature_place)
     cert = key.certificate
     base = dict(
         operation="seal", reference=reference, version=version, environment=env_cfg.environment.value,
@@ -152,11 +154,17 @@ def issue(
     *,
     level: str | Level | None = None,
 ) -> IssuedOriginal:
-    """Render and seal `cert`: the one legal original. Level: as requested, else configured."""
+    """Render and seal `cert`: the one legal original. Level: as requested, else configured.
+
+    A model with a later approval signature (model.toml `[signatures] approval_field`, e.g. the
+    CHED Part III follow-up) gets its empty field reserved by the seal, where the template shows it."""
     rendered = render_certificate(cert, verification_base=env_cfg.verification_url)
+    approval_field = cert.model.signatures.approval_field
     result = seal_and_record(
         rendered.data, key, env_cfg, reference=cert.reference, version=cert.version, level=level,
         appearance=appearance_for(cert, rendered),
+        further_signature_field=approval_field,
+        further_signature_place=approval_place_for(rendered) if approval_field else None,
     )
     return IssuedOriginal(certificate=cert, pdf=result.pdf, page_count=rendered.page_count, level=result.level.value)
 

@@ -111,9 +111,11 @@ class Services:
         return issue(cert, key, self.config.environment(cert.environment), level=level).pdf
 
     def verify(self, data: bytes) -> Report:
-        from signer.verify import verify_pdf
+        """Verify under the sandbox's size, time and memory limits (a forked child), as the
+        command line and the HTTP API do: a hostile upload costs a verdict, never the worker."""
+        from service.sandbox import verify_untrusted
 
-        return verify_pdf(data, self.trust())
+        return verify_untrusted(data, self.trust())
 
     def remembered_verdict(self, sha256: str) -> str | None:
         with self._lock:

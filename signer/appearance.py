@@ -9,6 +9,11 @@ to fit the box, so long names never spill out of it.
 
 Labels reuse msgids the catalogs already have ("Electronic seal", "Name of signatory",
 "Certifying officer", "Date of signature"), so no catalog entry is missing.
+
+The later approval signature (e.g. the CHED Part III follow-up) is drawn the same way into the
+empty field the seal reserved: `approval_place_for` finds where the template put that area,
+and `SealText` carries the follow-up's decision (a model option msgid, so both languages come
+from the catalogs) and the officer's notes.
 """
 from __future__ import annotations
 
@@ -97,6 +102,17 @@ class SealText:
     qualification: str | None  # as given in the certificate (the officer's own words)
     authority: str | None
     tz: tzinfo  # the officer's offset (from the certificate), for the date shown
+    role: str = "Certifying officer"  # msgid shown when no qualification is given
+    decision: str | None = None  # msgid of the decision taken (approval signatures)
+    notes: tuple[str, ...] = ()  # the officer's own words, already wrapped to lines
+
+
+@dataclass(frozen=True)
+class FieldPlace:
+    """Where a signature field's widget goes: page index (0-based) and rectangle in PDF points."""
+
+    page: int
+    box: tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -130,10 +146,13 @@ class SealAppearance:
         # No "Electronic seal" heading: the template's caption above the box already says it.
         out: list[str] = []
         if self.text.officer:
-            out.append(f"{self.text.officer} — {self.text.qualification or both('Certifying officer')}")
+            out.append(f"{self.text.officer} — {self.text.qualification or both(self.text.role)}")
         authority = self.text.authority or organisation
         if authority:
             out.append(authority)
+        if self.text.decision:
+            out.append(both(self.text.decision))
+        out += self.text.notes
         out += dates
         out.append(subject)
         return out
@@ -186,3 +205,70 @@ def appearance_for(cert, rendered) -> SealAppearance | None:
         text=SealText(languages=languages, officer=officer, qualification=getattr(signature, "qualification", None),
                       authority=authority, tz=tz),
     )
+
+
+APPROVAL_ANCHOR = "certseal-approval"
+
+
+def approval_place_for(rendered) -> FieldPlace | None:
+    """Where the empty approval field goes in a freshly rendered certificate: the area the
+    template marks with id="certseal-approval" (None: the template has none, the field stays
+    invisible).
+
+    WeasyPrint writes every element id as a PDF named destination holding the top-left corner
+    of the element's border box; that gives the page and the corner. The area is drawn by the
+    same signature macro and CSS class as the seal's (`.seal` in a full-width signature box),
+    so it has the seal box's size.
+    """
+    seal = getattr(rendered, "seal_box", None)
+    if seal is None:
+        return None
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(BytesIO(rendered.data), strict=False)
+    target = _named_destination(reader, APPROVAL_ANCHOR)
+    if target is None:
+        return None
+    page_ref, x, top = target
+    pages = _page_refs(reader.root["/Pages"])
+    if page_ref not in pages:
+        return None
+    width, height = seal.x2 - seal.x1, seal.y2 - seal.y1
+    return FieldPlace(page=pages.index(page_ref), box=(x, top - height, x + width, top))
+
+
+def _named_destination(reader, name: str):
+    """(page reference, x, y) of the /XYZ named destination `name` in /Names /Dests."""
+    try:
+        node = reader.root["/Names"]["/Dests"]
+    except KeyError:
+        return None
+    stack, visited = [node], 0
+    while stack and visited < 1000:  # our own renderer's output: a flat tree, bounded anyway
+        node = stack.pop()
+        visited += 1
+        names = node.get("/Names", [])
+        for i in range(0, len(names) - 1, 2):
+            if str(names[i]) == name:
+                dest = names[i + 1]  # resolved if indirect
+                if isinstance(dest, dict):  # the << /D [...] >> form
+                    dest = dest["/D"]
+                if len(dest) < 4 or dest[1] != "/XYZ":
+                    return None
+                return dest.raw_get(0).reference, float(dest[2]), float(dest[3])
+        stack.extend(node.get("/Kids", []))
+    return None
+
+
+def _page_refs(node, depth: int = 0) -> list:
+    """Page references in document order (page tree leaves)."""
+    refs = []
+    for kid in node.raw_get("/Kids"):
+        obj = kid.get_object()
+        if obj.get("/Type") == "/Pages" and depth < 32:
+            refs += _page_refs(obj, depth + 1)
+        else:
+            refs.append(kid.reference)
+    return refs

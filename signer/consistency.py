@@ -7,14 +7,27 @@ from __future__ import annotations
 
 from renderers.environment import Environment
 from signer.metadata import DocumentReadError, MetadataLabels, parse_embedded_data, read_embedded_file
-from signer.report import EmbeddedDataReport, EnvironmentReport, Finding, FindingKind, Verdict, short_error
+from signer.report import (
+    EmbeddedDataReport,
+    EnvironmentReport,
+    Finding,
+    FindingKind,
+    SignatureReport,
+    Verdict,
+    short_error,
+)
 from signer.visible import WatermarkFinding, text_contains
+
+def _shown(label) -> str:
+    """A label as a person reads it; None is what Info and XMP give when they disagree."""
+    return "no consistent value" if label is None else str(label)
+
 
 def label_drift(sealed: MetadataLabels, latest: MetadataLabels) -> Finding | None:
     """pyHanko's diff policy accepts Info/XMP rewrites as harmless maintenance; for certseal
     these labels are evidence, so any change to them after sealing invalidates the document."""
     changed = [
-        f"{name} {getattr(latest, name)!s} (sealed as {getattr(sealed, name)!s})"
+        f"{name} {_shown(getattr(latest, name))} (sealed as {_shown(getattr(sealed, name))})"
         for name in ("environment", "reference", "model")
         if getattr(sealed, name) != getattr(latest, name)
     ]
@@ -128,5 +141,25 @@ def expectation_findings(document_env: Environment | None, expect_env: Environme
             findings.append(Finding(
                 FindingKind.UNEXPECTED_ENVIRONMENT, Verdict.NO_LEGAL_VALUE,
                 f"a {expect_env.value} document was expected, but this one was issued in {document_env.value}",
+            ))
+    return findings
+
+
+def approval_environment_findings(
+    seal_env: Environment | None, approvals: list[tuple[SignatureReport, Environment | None]]
+) -> list[Finding]:
+    """An approval must come from a key of the seal's own environment: a training key's
+    "approval" on a production original (or the reverse) is a forgery of the follow-up.
+    Untrusted approvals are findings of the signature checks already."""
+    findings: list[Finding] = []
+    if seal_env is None:
+        return findings
+    for report, env in approvals:
+        if env is not None and env is not seal_env:
+            part = f" (Part {report.part})" if report.part else ""
+            findings.append(Finding(
+                FindingKind.ENVIRONMENT_MISMATCH, Verdict.INVALID,
+                f"environment mismatch: sealed with the {seal_env.value} key but approved{part} "
+                f"with the {env.value} key",
             ))
     return findings

@@ -10,11 +10,16 @@ PAdES still allow exactly these later additions (DSS, document timestamps), whic
 
 Everything that can refuse is checked before pyHanko writes a byte: key environment, seal
 certificate validity and key usage, the document's own labels, the level's services.
+
+A model whose certificates are signed again later (CHED Part III follow-up) has the seal
+reserve an empty signature field for it (`SealRequest.further_signature_field`, visible where
+the template put it); the certification then allows filling exactly that (DocMDP P=2), and
+`signer.approval` signs it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from io import BytesIO
 
 from asn1crypto import x509 as asn1_x509
@@ -28,7 +33,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from renderers.environment import Environment
 from signer._aio import run_sync
-from signer.appearance import SealAppearance
+from signer.appearance import FieldPlace, SealAppearance
 from signer.errors import SealingError
 from signer.keys import SealKey, check_seal_certificate
 from signer.levels import Level
@@ -39,6 +44,7 @@ SEAL_FIELD_NAME = "CertsealSeal"
 DIGEST_ALGORITHM = "sha256"
 IMPLEMENTED_LEVELS = frozenset(level.value for level in Level)
 TSA_TIMEOUT_SECONDS = 10.0
+REVOCATION_CLOCK_TOLERANCE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,9 @@ class SealServices:
             trust_roots=[_asn1(c) for c in self.trust_roots],
             allow_fetching=True,
             revocation_mode="require",
+            # The context fixes "now" when it is made; on a loaded machine the OCSP / CRL
+            # answers fetched later were "too recent" for the default 1 s and sealing failed.
+            time_tolerance=REVOCATION_CLOCK_TOLERANCE,
         )
 
 
@@ -76,6 +85,7 @@ class SealRequest:
     # the empty field it needs; the certification then allows filling/signing it (DocMDP P=2).
     further_signature_field: str | None = None
     appearance: SealAppearance | None = None
+    further_signature_place: FieldPlace | None = None  # None: an invisible field
 
 
 @dataclass(frozen=True)
@@ -133,17 +143,18 @@ def _check_labels(writer: IncrementalPdfFileWriter, request: SealRequest) -> Non
         )
 
 
-def _check_services(request: SealRequest, services: SealServices | None) -> None:
-    if not request.level.needs_tsa:
+def check_level_services(level: Level, services: SealServices | None) -> None:
+    """Refuse a level whose services (TSA, trust roots for revocation data) are missing."""
+    if not level.needs_tsa:
         return
     if services is None or not services.tsa_url:
         raise SealingError(
-            f"PAdES {request.level.value} needs a timestamp authority, and none is configured "
-            "(set tsa_url for the environment, or seal at B-B)"
+            f"PAdES {level.value} needs a timestamp authority, and none is configured "
+            "(set tsa_url for the environment, or sign at B-B)"
         )
-    if request.level.embeds_validation_data and not services.trust_roots:
+    if level.embeds_validation_data and not services.trust_roots:
         raise SealingError(
-            f"PAdES {request.level.value} needs the environment's trust roots to collect "
+            f"PAdES {level.value} needs the environment's trust roots to collect "
             "revocation data; none are configured"
         )
 
@@ -163,42 +174,75 @@ def _prepare(
         )
     # The key may have been loaded long ago by a worker: check validity again at use time.
     check_seal_certificate(key.certificate)
-    _check_services(request, services)
+    check_level_services(request.level, services)
     writer = _open(unsigned)
     _check_labels(writer, request)
     level = request.level
     vc = services.validation_context() if level.embeds_validation_data else None
     if request.further_signature_field:
-        # Pre-create the empty field the later approval signature will fill: with DocMDP
-        # P=2 only form filling / signing of existing fields stays allowed.
-        fields.append_signature_field(
-            writer, fields.SigFieldSpec(sig_field_name=request.further_signature_field)
-        )
+        if request.further_signature_field == SEAL_FIELD_NAME:
+            raise SealingError(f"the approval field cannot be named {SEAL_FIELD_NAME!r}: the seal's field is")
+        # The seal's field first, so it stays the form's (and e.g. pdfsig's) first signature;
+        # then the empty field the later approval signature will fill: with DocMDP P=2 only
+        # form filling / signing of existing fields stays allowed.
+        fields.append_signature_field(writer, _field_spec(writer, request))
+        place = request.further_signature_place
+        fields.append_signature_field(writer, fields.SigFieldSpec(
+            sig_field_name=request.further_signature_field,
+            **({"on_page": place.page, "box": place.box} if place is not None else {}),
+        ))
         permissions = fields.MDPPerm.FILL_FORMS
     else:
         permissions = fields.MDPPerm.NO_CHANGES
-    meta = signers.PdfSignatureMetadata(
-        field_name=SEAL_FIELD_NAME,
-        md_algorithm=DIGEST_ALGORITHM,
-        subfilter=fields.SigSeedSubFilter.PADES,
-        certify=True,
-        docmdp_permissions=permissions,
-        reason=f"certseal {request.environment.value} original {request.reference}",
-        embed_validation_info=level.embeds_validation_data,
-        validation_context=vc,
-        use_pades_lta=level.archive_timestamp,
-    )
+    meta = pades_metadata(SEAL_FIELD_NAME, level, vc, f"certseal {request.environment.value} original "
+                          f"{request.reference}", certify=permissions)
     pdf_signer = signers.PdfSigner(
         meta,
         signer=key.signer,
         timestamper=services.timestamper() if level.needs_tsa else None,
-        new_field_spec=_field_spec(writer, request),
+        new_field_spec=None if request.further_signature_field else _field_spec(writer, request),
         stamp_style=request.appearance.stamp_style(key) if request.appearance is not None else None,
     )
     return writer, pdf_signer, vc
 
 
-def _signing_error(e: Exception, level: Level) -> SealingError:
+def pades_metadata(
+    field_name: str, level: Level, vc: ValidationContext | None, reason: str, *,
+    certify: fields.MDPPerm | None = None,
+) -> signers.PdfSignatureMetadata:
+    """A PAdES signature at `level` into `field_name`; a certification with the DocMDP
+    permissions `certify`, else a regular (approval) signature."""
+    return signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm=DIGEST_ALGORITHM,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        certify=certify is not None,
+        **({"docmdp_permissions": certify} if certify is not None else {}),
+        reason=reason,
+        embed_validation_info=level.embeds_validation_data,
+        validation_context=vc,
+        use_pades_lta=level.archive_timestamp,
+    )
+
+
+async def run_signer(
+    pdf_signer: signers.PdfSigner, writer: IncrementalPdfFileWriter, level: Level, vc: ValidationContext | None
+) -> bytes:
+    """Sign, turning pyHanko's errors into SealingError, and close the context's HTTP session."""
+    out = BytesIO()
+    try:
+        await pdf_signer.async_sign_pdf(writer, output=out)
+    except SealingError:
+        raise
+    except Exception as e:
+        raise signing_error(e, level) from e
+    finally:
+        if vc is not None:
+            await vc.aclose()  # the HTTP session that fetched the revocation data
+    return out.getvalue()
+
+
+def signing_error(e: Exception, level: Level) -> SealingError:
     """pyHanko's errors name the failing step poorly for an operator; say which service failed."""
     text = str(e) or type(e).__name__
     name = type(e).__name__
@@ -217,17 +261,7 @@ async def seal_document_async(
 ) -> SealResult:
     """Seal and return the original with what the audit trail records about it."""
     writer, pdf_signer, vc = _prepare(unsigned, key, request, services)
-    out = BytesIO()
-    try:
-        await pdf_signer.async_sign_pdf(writer, output=out)
-    except SealingError:
-        raise
-    except Exception as e:
-        raise _signing_error(e, request.level) from e
-    finally:
-        if vc is not None:
-            await vc.aclose()  # the HTTP session that fetched the revocation data
-    pdf = out.getvalue()
+    pdf = await run_signer(pdf_signer, writer, request.level, vc)
     timestamp = None
     if request.level.needs_tsa:
         (seal,) = [s for s in PdfFileReader(BytesIO(pdf)).embedded_regular_signatures][:1]
@@ -251,11 +285,13 @@ async def seal_pdf_async(
     services: SealServices | None = None,
     appearance: SealAppearance | None = None,
     further_signature_field: str | None = None,
+    further_signature_place: FieldPlace | None = None,
 ) -> bytes:
     """Async variant of `seal_pdf` for callers already inside an event loop."""
     request = SealRequest(
         Environment(environment), reference, _check_level(level),
         further_signature_field=further_signature_field, appearance=appearance,
+        further_signature_place=further_signature_place,
     )
     return (await seal_document_async(unsigned, key, request, services)).pdf
 
@@ -270,8 +306,12 @@ def seal_pdf(
     services: SealServices | None = None,
     appearance: SealAppearance | None = None,
     further_signature_field: str | None = None,
+    further_signature_place: FieldPlace | None = None,
 ) -> bytes:
     """Seal `unsigned` with `key` and return the signed original.
+
+    `further_signature_field` reserves an empty signature field (at `further_signature_place`)
+    for a later approval signature, and certifies with DocMDP P=2 instead of P=1.
 
     Raises SealingError (and returns nothing) if the key belongs to another environment, the
     document's own labels contradict `environment` / `reference`, the key is not fit to seal,
@@ -281,5 +321,6 @@ def seal_pdf(
         lambda: seal_pdf_async(
             unsigned, key, environment=environment, reference=reference, level=level,
             services=services, appearance=appearance, further_signature_field=further_signature_field,
+            further_signature_place=further_signature_place,
         )
     )

@@ -80,6 +80,10 @@ class SignatureReport:
     signing_time: datetime | None
     timestamp: datetime | None
     revocation: str | None
+    # "seal"; "approval" (a later signature in a field the seal reserved); "signature" (any
+    # other later signature, a change); "timestamp" (document timestamp)
+    role: str | None = None
+    part: str | None = None  # approvals: the certificate part they sign, e.g. "III"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,6 +98,8 @@ class SignatureReport:
             "signing_time": _iso(self.signing_time),
             "timestamp": _iso(self.timestamp),
             "revocation": self.revocation,
+            "role": self.role,
+            "part": self.part,
         }
 
 
@@ -143,6 +149,10 @@ class Report:
     def exit_code(self) -> int:
         return self.verdict.exit_code
 
+    @property
+    def approvals(self) -> tuple[SignatureReport, ...]:
+        return tuple(s for s in self.signatures if s.role == "approval")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict.value,
@@ -180,6 +190,8 @@ _VERDICT_WORDS = {
 def headline(report: Report) -> str:
     verdict = report.verdict
     if verdict is Verdict.VALID:
+        if report.approvals:
+            return "VALID — original sealed and approved by trusted production keys, changed in no other way"
         return "VALID — untouched original, sealed by a trusted production key"
     worst = next(f for f in report.findings if f.verdict is verdict)
     return f"{_VERDICT_WORDS[verdict]} — {worst.kind.value}"
@@ -194,6 +206,12 @@ def render_text(report: Report) -> str:
         lines.append(f"Sealed by:   {main.signer}{trust}")
     if main is not None and main.signing_time is not None:
         lines.append(f"Sealed on:   {main.signing_time.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    for approval in report.approvals:
+        part = f" (Part {approval.part})" if approval.part else ""
+        trust = "" if approval.trusted else " (not a trusted certseal key)"
+        when = (f" on {approval.signing_time.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
+                if approval.signing_time is not None else "")
+        lines.append(f"Approved{part}: by {approval.signer or 'an unknown signer'}{trust}{when}")
     if report.reference:
         lines.append(f"Reference:   {report.reference}")
     env = report.environment

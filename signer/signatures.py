@@ -6,6 +6,13 @@ configured root (the root a path ends in tells the signer environment), with the
 analysis of later revisions always on. Certseal is stricter than pyHanko's bottom line:
 after a NO_CHANGES certification only LTA maintenance (DSS, document timestamps) may follow.
 
+Approval signatures (e.g. the CHED Part III follow-up): a seal certified with FILL_FORMS
+(DocMDP P=2) reserves empty signature fields in its own signed revision. pyHanko's diff policy
+classifies signing such a field as FORM_FILLING, but it classifies creating *and* signing a new
+invisible signature field the same way, and would accept filling any other form field too; so
+certseal allows FORM_FILLING only when every changed field is a reserved one that now holds a
+signature checked here as an approval, and an approval anywhere else is a change after sealing.
+
 When is a certificate checked (the long-term part, PAdES B-T … B-LTA):
 - a seal without a timestamp (B-B) is checked at the verification time;
 - a seal with a signature timestamp, or followed by document timestamps, is checked at the
@@ -21,7 +28,7 @@ Embedded data only: no fetching unless the caller explicitly allows it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from asn1crypto import x509 as asn1_x509
@@ -30,7 +37,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESIndeterminate
 from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
-from pyhanko.sign.fields import MDPPerm
+from pyhanko.sign.fields import MDPPerm, enumerate_sig_fields
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
     EmbeddedPdfSignature,
@@ -91,6 +98,21 @@ class SealOutcome:
     trusted: bool
     signer_environment: Environment | None
     findings: tuple[Finding, ...]
+    # Signature fields left empty in the seal's own revision: where approvals may go (P=2).
+    reserved: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Role:
+    """How findings name a signature: the seal, or an approval signature after it."""
+
+    name: str  # SignatureReport.role
+    what: str  # "the {what} certificate …"
+    by: str  # "{by} by an unknown or untrusted key"
+
+
+SEAL = _Role("seal", "seal", "sealed")
+APPROVAL = _Role("approval", "approval signature", "approved")
 
 
 def _to_crypto(cert: asn1_x509.Certificate) -> x509.Certificate:
@@ -145,6 +167,8 @@ class ValidationSettings:
     embedded: EmbeddedValidationData = EmbeddedValidationData()
     at: datetime | None = None  # verification time; None: now
     allow_fetching: bool = False
+    # Contexts that may fetch hold an HTTP session each; `aclose` closes them.
+    _fetching: list = field(default_factory=list, repr=False, compare=False)
 
     def context(self, moment: datetime | None = None) -> ValidationContext:
         # All environments' roots in one context: one validation pass, and the root the path
@@ -152,7 +176,7 @@ class ValidationSettings:
         # a CRL or OCSP service we cannot consult fails; certificates naming none pass (B-B on
         # a plain PKI). No fetching unless allowed: verification stays off the network.
         when = moment or self.at
-        return ValidationContext(
+        vc = ValidationContext(
             trust_roots=[_to_asn1(c) for c in self.trust.all_roots()],
             other_certs=list(self.embedded.certs),
             allow_fetching=self.allow_fetching,
@@ -164,6 +188,13 @@ class ValidationSettings:
             # Checking at a timestamp's time with data issued after it is the point of B-LT.
             retroactive_revinfo=moment is not None,
         )
+        if self.allow_fetching:
+            self._fetching.append(vc)
+        return vc
+
+    async def aclose(self) -> None:
+        while self._fetching:
+            await self._fetching.pop().aclose()
 
     @property
     def now(self) -> datetime:
@@ -192,7 +223,27 @@ def _junk_after_container(raw: bytes) -> bool:
     return any(raw[end:])
 
 
-def _modification_finding(status, field: str) -> Finding | None:
+def reserved_fields(reader: PdfFileReader, seal: EmbeddedPdfSignature) -> frozenset[str]:
+    """Names of the signature fields still empty in the seal's signed revision."""
+    try:
+        handler = reader.get_historical_resolver(seal.signed_revision)
+        return frozenset(name for name, _, _ in enumerate_sig_fields(handler, filled_status=False))
+    except Exception:  # unreadable form: nothing reserved, so any later signature is a change
+        return frozenset()
+
+
+def _approvals_only(status, approvals: frozenset[str]) -> bool:
+    """FORM_FILLING made only of signing reserved fields that hold checked approvals."""
+    diff = status.diff_result
+    if status.modification_level is not ModificationLevel.FORM_FILLING or status.docmdp_ok is False:
+        return False
+    changed = getattr(diff, "changed_form_fields", None)
+    return bool(approvals) and bool(changed) and set(changed) <= approvals
+
+
+def _modification_finding(status, field: str, role: _Role = SEAL,
+                          approvals: frozenset[str] = frozenset()) -> Finding | None:
+    """`approvals`: reserved fields whose signing counts as allowed (see the module docstring)."""
     coverage = status.coverage
     if coverage == SignatureCoverageLevel.ENTIRE_FILE:
         return None
@@ -200,7 +251,7 @@ def _modification_finding(status, field: str) -> Finding | None:
         return Finding(
             FindingKind.CHANGED_AFTER_SIGNING,
             Verdict.INVALID,
-            f"changed after signing: the seal {field!r} does not cover the whole document "
+            f"changed after signing: the {role.what} {field!r} does not cover the whole document "
             f"(coverage {coverage.name if coverage else 'unknown'})",
         )
     diff = status.diff_result
@@ -208,7 +259,7 @@ def _modification_finding(status, field: str) -> Finding | None:
         return Finding(
             FindingKind.CHANGED_AFTER_SIGNING,
             Verdict.INVALID,
-            f"changed after signing: content was added or replaced after the seal ({short_error(diff)})",
+            f"changed after signing: content was added or replaced after the {role.what} ({short_error(diff)})",
         )
     level = status.modification_level
     if level is None:
@@ -217,45 +268,48 @@ def _modification_finding(status, field: str) -> Finding | None:
             Verdict.INVALID,
             "changed after signing: later additions to the file could not be analysed",
         )
+    if _approvals_only(status, approvals):
+        return None
     if level not in _ALLOWED_LEVELS or status.docmdp_ok is False:
         words = _MODIFICATION_WORDS.get(level, level.name)
         return Finding(
             FindingKind.CHANGED_AFTER_SIGNING,
             Verdict.INVALID,
-            f"changed after signing: {words}, which the seal forbids",
+            f"changed after signing: {words}, which the {role.what} forbids",
         )
     return None
 
 
-def _trust_finding(status, trust: TrustStore) -> Finding | None:
+def _trust_finding(status, trust: TrustStore, role: _Role = SEAL) -> Finding | None:
     if status.trusted:
         return None
+    what = role.what
     if status.revoked:
-        return Finding(FindingKind.SEAL_CERTIFICATE, Verdict.INVALID, "the seal certificate has been revoked")
+        return Finding(FindingKind.SEAL_CERTIFICATE, Verdict.INVALID, f"the {what} certificate has been revoked")
     indic = status.trust_problem_indic
     if indic in _EXPIRED:
         return Finding(
             FindingKind.SEAL_CERTIFICATE,
             Verdict.INDETERMINATE,
-            "the seal certificate has expired and no timestamp proves the seal was made before that",
+            f"the {what} certificate has expired and no timestamp proves the {what} was made before that",
         )
     if indic == AdESIndeterminate.NOT_YET_VALID:
-        return Finding(FindingKind.SEAL_CERTIFICATE, Verdict.INDETERMINATE, "the seal certificate is not valid yet")
+        return Finding(FindingKind.SEAL_CERTIFICATE, Verdict.INDETERMINATE, f"the {what} certificate is not valid yet")
     if indic in _REVOCATION_UNKNOWN:
         return Finding(
             FindingKind.SEAL_CERTIFICATE,
             Verdict.INDETERMINATE,
-            "the revocation status of the seal certificate is not available",
+            f"the revocation status of the {what} certificate is not available",
         )
     if _issued_by_configured_root(status.signing_cert, trust):
         # The chain is ours, so something else is wrong with the certificate (key usage…).
         return Finding(
             FindingKind.SEAL_CERTIFICATE,
             Verdict.INDETERMINATE,
-            "the seal certificate does not meet the requirements for sealing"
+            f"the {what} certificate does not meet the requirements for sealing"
             + (f" ({indic.name})" if indic is not None else ""),
         )
-    return Finding(FindingKind.UNTRUSTED, Verdict.INDETERMINATE, "sealed by an unknown or untrusted key")
+    return Finding(FindingKind.UNTRUSTED, Verdict.INDETERMINATE, f"{role.by} by an unknown or untrusted key")
 
 
 def _issued_by_configured_root(cert: asn1_x509.Certificate, trust: TrustStore) -> bool:
@@ -272,7 +326,7 @@ def _issued_by_configured_root(cert: asn1_x509.Certificate, trust: TrustStore) -
     return False
 
 
-def _signer_environment(status, trust: TrustStore) -> tuple[Environment | None, Finding | None]:
+def _signer_environment(status, trust: TrustStore, role: _Role = SEAL) -> tuple[Environment | None, Finding | None]:
     """The environment of the root the path ends in, cross-checked with the policy OID."""
     path = status.validation_path
     if not status.trusted or path is None:
@@ -290,13 +344,13 @@ def _signer_environment(status, trust: TrustStore) -> tuple[Environment | None, 
         return env, Finding(
             FindingKind.ENVIRONMENT_MISMATCH,
             Verdict.INVALID,
-            f"environment mismatch: the seal chains to the {env.value} root but {e}",
+            f"environment mismatch: the {role.what} chains to the {env.value} root but {e}",
         )
     if policy_env is not env:
         return env, Finding(
             FindingKind.ENVIRONMENT_MISMATCH,
             Verdict.INVALID,
-            f"environment mismatch: the seal chains to the {env.value} root but its certificate "
+            f"environment mismatch: the {role.what} chains to the {env.value} root but its certificate "
             f"policy says {policy_env.value}",
         )
     return env, None
@@ -394,42 +448,56 @@ def _expired_tsa(ts_status, settings: ValidationSettings) -> Finding | None:
     )
 
 
-def _timestamp_finding(status) -> Finding | None:
+def _timestamp_finding(status, role: _Role = SEAL) -> Finding | None:
     ts = status.timestamp_validity
     if ts is None:
         return None
+    what = role.what
     if not ts.intact or not ts.valid:
         return Finding(FindingKind.BROKEN_SEAL, Verdict.INVALID,
-                       "the seal's timestamp does not match the seal or is forged")
+                       f"the {what}'s timestamp does not match the {what} or is forged")
     if not ts.trusted:
         return Finding(FindingKind.SEAL_CERTIFICATE, Verdict.INDETERMINATE,
-                       "the seal's timestamp comes from an untrusted or unverifiable timestamp authority")
+                       f"the {what}'s timestamp comes from an untrusted or unverifiable timestamp authority")
     return None
 
 
-async def check_seal(
+@dataclass(frozen=True)
+class _Checked:
+    """One signature's pyHanko status plus the findings common to every role."""
+
+    status: object
+    findings: list[Finding]
+    signer_environment: Environment | None
+    report: SignatureReport
+
+
+async def _check_signature(
     embedded: EmbeddedPdfSignature,
-    reader: PdfFileReader,
     settings: ValidationSettings,
     later_timestamps: list[EmbeddedPdfSignature],
-) -> SealOutcome:
-    field = embedded.field_name
+    role: _Role,
+    approvals: frozenset[str],
+) -> _Checked:
+    field = str(embedded.field_name)  # a plain str: pyHanko's keeps the parsed PDF alive
+    what = role.what
     findings: list[Finding] = []
     proof_time = _proof_time(embedded, later_timestamps)
-    # With a timestamp, check the certificates when the timestamp says the seal was made.
+    # With a timestamp, check the certificates when the timestamp says the signature was made.
     moment = proof_time if proof_time is not None and (settings.embedded.present or settings.allow_fetching) else None
     status = await async_validate_pdf_signature(embedded, signer_validation_context=settings.context(moment))
     if not status.intact:
         findings.append(Finding(
             FindingKind.BROKEN_SEAL,
             Verdict.INVALID,
-            "the sealed bytes were changed: the document no longer matches its seal",
+            f"the {'sealed' if role is SEAL else 'signed'} bytes were changed: the document no longer "
+            f"matches its {what}",
         ))
     elif not status.valid:
         findings.append(Finding(
             FindingKind.BROKEN_SEAL,
             Verdict.INVALID,
-            "the seal's cryptographic signature is not valid (forged or corrupted)",
+            f"the {what}'s cryptographic signature is not valid (forged or corrupted)",
         ))
     if _junk_after_container(embedded.pkcs7_content):
         findings.append(Finding(
@@ -437,7 +505,7 @@ async def check_seal(
             Verdict.INVALID,
             "the signature container carries extra data after the signature",
         ))
-    modification = _modification_finding(status, field)
+    modification = _modification_finding(status, field, role, approvals)
     if modification is not None:
         findings.append(modification)
     signer_cert = None
@@ -456,31 +524,24 @@ async def check_seal(
         findings.append(Finding(
             FindingKind.SEAL_CERTIFICATE,
             Verdict.INDETERMINATE,
-            "the revocation status of the seal certificate is not available "
+            f"the revocation status of the {what} certificate is not available "
             + ("(the original carries no validation data: PAdES " + ("B-T" if proof_time else "B-B") + ")"
                if not settings.embedded.present else "(the embedded validation data does not cover it)"),
         ))
     else:
-        trust_problem = _trust_finding(status, settings.trust)
+        trust_problem = _trust_finding(status, settings.trust, role)
         if trust_problem is not None:
             findings.append(trust_problem)
-    ts_problem = _timestamp_finding(status)
+    ts_problem = _timestamp_finding(status, role)
     if ts_problem is not None:
         findings.append(ts_problem)
     elif status.timestamp_validity is not None and not later_timestamps:
         expired = _expired_tsa(status.timestamp_validity, settings)
         if expired is not None:
             findings.append(expired)
-    signer_env, env_problem = _signer_environment(status, settings.trust)
+    signer_env, env_problem = _signer_environment(status, settings.trust, role)
     if env_problem is not None:
         findings.append(env_problem)
-    certification = _is_certification(embedded, reader)
-    if status.trusted and certification is not MDPPerm.NO_CHANGES:
-        findings.append(Finding(
-            FindingKind.NOT_AN_ORIGINAL,
-            Verdict.INDETERMINATE,
-            "the seal is not a certification that forbids all changes, as certseal originals are",
-        ))
     ts = status.timestamp_validity
     report = SignatureReport(
         field=field,
@@ -489,26 +550,85 @@ async def check_seal(
         trusted=bool(status.trusted),
         coverage=status.coverage.name if status.coverage is not None else None,
         modifications=status.modification_level.name if status.modification_level is not None else None,
-        certified=certification is not None,
+        certified=False,
         level=_level(ts is not None, settings.embedded.present, len(later_timestamps)),
         signing_time=status.signer_reported_dt,
         timestamp=ts.timestamp if ts is not None else proof_time,
         revocation=_revocation_word(status, signer_cert, revocation_unavailable),
+        role=role.name,
     )
-    return SealOutcome(report, embedded, bool(status.trusted), signer_env, tuple(findings))
+    return _Checked(status, findings, signer_env, report)
+
+
+async def check_seal(
+    embedded: EmbeddedPdfSignature,
+    reader: PdfFileReader,
+    settings: ValidationSettings,
+    later_timestamps: list[EmbeddedPdfSignature],
+    *,
+    later_fields: frozenset[str] = frozenset(),
+) -> SealOutcome:
+    """The seal: the document's certification. `later_fields`: the fields of the regular
+    signatures after it; those in fields the seal reserved are approvals it may allow."""
+    certification = _is_certification(embedded, reader)
+    reserved = reserved_fields(reader, embedded) if certification is MDPPerm.FILL_FORMS else frozenset()
+    checked = await _check_signature(embedded, settings, later_timestamps, SEAL, reserved & later_fields)
+    findings = checked.findings
+    if checked.status.trusted and not (
+        certification is MDPPerm.NO_CHANGES or (certification is MDPPerm.FILL_FORMS and reserved)
+    ):
+        findings.append(Finding(
+            FindingKind.NOT_AN_ORIGINAL,
+            Verdict.INDETERMINATE,
+            "the seal is not a certification that forbids all changes, as certseal originals are",
+        ))
+    report = replace(checked.report, certified=certification is not None)
+    return SealOutcome(report, embedded, bool(checked.status.trusted), checked.signer_environment,
+                       tuple(findings), reserved)
+
+
+async def check_approval(
+    embedded: EmbeddedPdfSignature,
+    settings: ValidationSettings,
+    later_timestamps: list[EmbeddedPdfSignature],
+    *,
+    seal: SealOutcome | None,
+    later_fields: frozenset[str] = frozenset(),
+    part: str | None = None,
+) -> tuple[SignatureReport, Environment | None, list[Finding]]:
+    """A regular signature after the seal. It is an approval only in a field the seal reserved
+    (empty in the sealed revision, certification P=2); anywhere else it is a change after
+    sealing. Returns its report, the environment its root names, and the findings."""
+    reserved = seal.reserved if seal is not None else frozenset()
+    checked = await _check_signature(embedded, settings, later_timestamps, APPROVAL, reserved & later_fields)
+    findings = checked.findings
+    field = str(embedded.field_name)  # a plain str: pyHanko's keeps the parsed PDF alive
+    if seal is not None and field not in reserved:
+        findings.append(Finding(
+            FindingKind.CHANGED_AFTER_SIGNING,
+            Verdict.INVALID,
+            f"changed after signing: signature {field!r} was added in a field the seal did not reserve "
+            "for an approval",
+        ))
+    # Only a signature in a reserved field is an approval; anything else is just "a signature".
+    role = "approval" if field in reserved else "signature"
+    report = replace(checked.report, role=role, part=part if field in reserved else None)
+    return report, checked.signer_environment, findings
 
 
 async def check_timestamp(
-    embedded: EmbeddedPdfSignature, settings: ValidationSettings, *, latest: bool = False
+    embedded: EmbeddedPdfSignature, settings: ValidationSettings, *, latest: bool = False,
+    approvals: frozenset[str] = frozenset(),
 ) -> tuple[SignatureReport, list[Finding]]:
-    """Document timestamps (PAdES B-LTA) that follow the seal, each checked at its own time."""
+    """Document timestamps (PAdES B-LTA) that follow the seal, each checked at its own time.
+    `approvals`: reserved fields signed after it by approvals (checked on their own)."""
     findings: list[Finding] = []
     when = document_timestamp_time(embedded)
     moment = when if when is not None and (settings.embedded.present or settings.allow_fetching) else None
     status = await async_validate_pdf_timestamp(embedded, validation_context=settings.context(moment))
     if not (status.intact and status.valid):
         findings.append(Finding(FindingKind.BROKEN_SEAL, Verdict.INVALID, "a document timestamp is broken"))
-    modification = _modification_finding(status, embedded.field_name)
+    modification = _modification_finding(status, embedded.field_name, SEAL, approvals)
     if modification is not None:
         findings.append(modification)
     if not status.trusted:
@@ -520,7 +640,7 @@ async def check_timestamp(
         if expired is not None:
             findings.append(expired)
     report = SignatureReport(
-        field=embedded.field_name,
+        field=str(embedded.field_name),
         signer=_subject(status.signing_cert),
         intact=bool(status.intact and status.valid),
         trusted=bool(status.trusted),
@@ -531,6 +651,7 @@ async def check_timestamp(
         signing_time=None,
         timestamp=status.timestamp,
         revocation=None,
+        role="timestamp",
     )
     return report, findings
 

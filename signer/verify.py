@@ -12,7 +12,10 @@ which pyHanko cannot extract):
    with pyHanko's diff analysis of later revisions (never skipped);
 3. the seal (first signature) must be intact, cover the file (or only be followed by LTA
    updates), be a NO_CHANGES certification, and chain to a configured root; the root
-   that validates it is the *signer* environment, cross-checked with the policy OID;
+   that validates it is the *signer* environment, cross-checked with the policy OID.
+   A FILL_FORMS (P=2) certification may be followed by approval signatures (CHED Part III
+   follow-up), only in the signature fields it left empty, each intact and from the seal's
+   environment, with no other change (see `signer.signatures`);
 4. metadata (Info + XMP) and watermark environments must agree with the signer;
 5. embedded certificate.json must agree with metadata and with the visible text.
 """
@@ -28,13 +31,20 @@ from pyhanko.sign.validation import EmbeddedPdfSignature
 
 from renderers.environment import Environment
 from signer._aio import run_sync
-from signer.consistency import embedded_data_findings, environment_findings, expectation_findings, label_drift
+from signer.consistency import (
+    approval_environment_findings,
+    embedded_data_findings,
+    environment_findings,
+    expectation_findings,
+    label_drift,
+)
 from signer.metadata import MetadataLabels, read_metadata_labels
 from signer.report import EmbeddedDataReport, Finding, FindingKind, Report, SignatureReport, Verdict, short_error
 from signer.signatures import (
     SealOutcome,
     ValidationSettings,
     appended_after,
+    check_approval,
     check_seal,
     check_timestamp,
     read_validation_data,
@@ -92,21 +102,48 @@ class _SignatureStage:
     findings: tuple[Finding, ...]
 
 
+def _after(sig: EmbeddedPdfSignature, timestamps: list) -> list:
+    return [t for t in timestamps if t.signed_revision > sig.signed_revision]
+
+
+def _approval_parts(model_id: str | None) -> dict[str, str]:
+    """{approval field: part} from the model the sealed revision names (e.g. CertsealFollowUp: III)."""
+    try:
+        from renderers.model import load_model
+
+        spec = load_model(model_id).signatures if model_id else None
+    except Exception:  # unknown or unreadable model: the report just names no part
+        return {}
+    if spec is None or not spec.approval_field or not spec.approval_part:
+        return {}
+    return {spec.approval_field: spec.approval_part}
+
+
 async def _check_signatures(
-    reader: PdfFileReader, regular: list, timestamps: list, options: "VerifyOptions", file_size: int
+    reader: PdfFileReader, regular: list, timestamps: list, options: "VerifyOptions", file_size: int,
+    parts: dict[str, str],
 ) -> _SignatureStage:
     settings = ValidationSettings(
         options.trust, read_validation_data(reader), at=options.at, allow_fetching=options.allow_fetching
     )
+    try:
+        return await _check_each(reader, regular, timestamps, settings, file_size, parts)
+    finally:
+        await settings.aclose()  # the HTTP sessions of contexts that could fetch
+
+
+async def _check_each(
+    reader: PdfFileReader, regular: list, timestamps: list, settings: ValidationSettings, file_size: int,
+    parts: dict[str, str],
+) -> _SignatureStage:
     seal = regular[0]
+    later_fields = frozenset(s.field_name for s in regular[1:])
     reports: list[SignatureReport] = []
     findings: list[Finding] = []
     outcome: SealOutcome | None = None
     try:
-        outcome = await check_seal(
-            seal, reader, settings,
-            later_timestamps=[t for t in timestamps if t.signed_revision > seal.signed_revision],
-        )
+        outcome = await check_seal(seal, reader, settings, later_timestamps=_after(seal, timestamps),
+                                   later_fields=later_fields)
         reports.append(outcome.report)
         findings.extend(outcome.findings)
     except Exception as e:
@@ -120,19 +157,31 @@ async def _check_signatures(
             ))
         else:
             findings.append(Finding(FindingKind.BROKEN_SEAL, Verdict.INVALID, f"the seal cannot be validated: {short_error(e)}"))
+    approvals: list[tuple[SignatureReport, Environment | None]] = []
     for other in regular[1:]:
-        # Anything signed after a NO_CHANGES certification already fails the seal's diff check;
-        # still list it so the report shows who added it.
+        # An approval in a field the seal reserved (P=2) is allowed; anything else signed after
+        # the seal is a change (and fails the seal's diff check too). Either way it is listed,
+        # so the report shows who added it.
         try:
-            reports.append((await check_seal(other, reader, settings, later_timestamps=[])).report)
+            report, env, other_findings = await check_approval(
+                other, settings, _after(other, timestamps), seal=outcome,
+                later_fields=later_fields - {other.field_name}, part=parts.get(other.field_name),
+            )
+            reports.append(report)
+            findings.extend(other_findings)
+            approvals.append((report, env))
         except Exception as e:
             findings.append(Finding(
                 FindingKind.BROKEN_SEAL, Verdict.INVALID,
                 f"signature {other.field_name!r} cannot be validated: {short_error(e)}",
             ))
+    findings.extend(approval_environment_findings(
+        outcome.signer_environment if outcome is not None else None, approvals))
+    approved = (outcome.reserved & later_fields) if outcome is not None else frozenset()
     for ts in timestamps:
         try:
-            ts_report, ts_findings = await check_timestamp(ts, settings, latest=ts is timestamps[-1])
+            ts_report, ts_findings = await check_timestamp(ts, settings, latest=ts is timestamps[-1],
+                                                           approvals=approved)
             reports.append(ts_report)
             findings.extend(ts_findings)
         except Exception as e:
@@ -230,9 +279,10 @@ async def _verify(data: bytes, file_sha256: str, options: VerifyOptions) -> Repo
             FindingKind.UNSIGNED, Verdict.INVALID, "the document carries no seal (it is not signed)",
         ), *trailing))
 
-    stage = await _check_signatures(reader, regular, timestamps, options, len(data))
+    # The labels as sealed name the model, whose data says which part an approval signs.
+    handler, labels, label_findings = _signed_revision_labels(reader, regular[0])
+    stage = await _check_signatures(reader, regular, timestamps, options, len(data), _approval_parts(labels.model))
     findings = list(stage.findings)
-    handler, labels, label_findings = _signed_revision_labels(reader, stage.seal)
     findings += label_findings
     if any(f.kind is FindingKind.BROKEN_SEAL for f in findings):
         # The verdict is INVALID already; reading every page of a forgery adds nothing.

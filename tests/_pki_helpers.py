@@ -1,10 +1,13 @@
 """Test support for the signing and verification tests: PKIs, unsigned certseal-like PDFs,
 sealed originals and deliberately broken certificates.
 
-`make_unsigned_pdf` stands in for the renderer until `renderers.pdf` lands: it writes the same
-things verification relies on (Info + XMP labels, embedded certificate.json, a bilingual
-watermark drawn over training/acceptance pages) with WeasyPrint from a small HTML page.
-Swap its body for the real renderer later; the tests only use its signature.
+Real originals: `certseal_rendered` renders a model's packaged sample with renderers/ (once
+per session), `certseal_original` / `certseal_original_at_level` seal it the way `certseal
+issue` does. The attack and matrix tests use those.
+
+`make_unsigned_pdf` is a small WeasyPrint stand-in that writes what verification relies on
+(Info + XMP labels, embedded certificate.json, a bilingual watermark over training/acceptance
+pages) in a fraction of the time; tests about signing mechanics, not documents, still use it.
 
 Pytest fixtures imported from here into several test modules would be re-run per module, so
 the expensive objects are cached at module level and the fixtures only hand them out.
@@ -355,3 +358,83 @@ def sealed_at_level(level: str, env: Environment = Environment.TRAINING) -> byte
 
     pki = _service_pki(env)
     return seal_pdf(unsigned_pdf(env), pki.key, environment=env, reference=REFERENCE, level=level, services=pki.services)
+
+
+# --- real certseal originals: a packaged sample, rendered and sealed as `certseal issue` does --
+
+def default_sample(model: str) -> str:
+    """The model's normal-size sample (not the long pagination ones, e.g. tuna-300-lines)."""
+    from renderers.samples import list_samples
+
+    names = [s.name for s in list_samples(model) if "-lines-" not in s.name]
+    if not names:
+        raise LookupError(f"model {model} ships no normal-size sample")
+    return names[0]
+
+
+@cache
+def certseal_certificate(model: str = MODEL, env: Environment = Environment.PRODUCTION):
+    """The model's packaged sample as a parsed Certificate of environment `env`."""
+    import copy
+
+    from renderers.model import parse_certificate
+    from renderers.samples import load_sample
+
+    data = copy.deepcopy(load_sample(model, default_sample(model)))
+    data["environment"] = env.value
+    return parse_certificate(data)
+
+
+@cache
+def certseal_rendered(model: str = MODEL, env: Environment = Environment.PRODUCTION):
+    """The unsigned PDF certseal renders for that sample (renderers.render); ~1 s, so cached
+    for the whole test session and shared by every module that asks."""
+    from renderers.environment import DEFAULT_VERIFICATION_BASE
+    from renderers.render import render_certificate
+
+    return render_certificate(certseal_certificate(model, env), verification_base=DEFAULT_VERIFICATION_BASE[env])
+
+
+def seal_rendered(rendered, key: SealKey, env_cfg, level: str = "B-B") -> bytes:
+    """Seal a rendered certificate exactly as service.issuing.issue does after rendering it
+    (visible seal, the model's reserved approval field), through the same seal_and_record.
+
+    issue() renders on every call; tests that seal one rendering at several levels use this
+    instead. test_verify_matrix checks the two agree; keep this in step with issue()."""
+    from service.issuing import seal_and_record
+    from signer.appearance import appearance_for, approval_place_for
+
+    cert = rendered.certificate
+    approval_field = cert.model.signatures.approval_field
+    return seal_and_record(
+        rendered.data, key, env_cfg, reference=cert.reference, version=cert.version, level=level,
+        appearance=appearance_for(cert, rendered),
+        further_signature_field=approval_field,
+        further_signature_place=approval_place_for(rendered) if approval_field else None,
+    ).pdf
+
+
+def environment_config(env: Environment, root_pem: Path, tsa_url: str | None = None):
+    """A configuration entry for `env` with these trust roots and TSA (no key, no audit log)."""
+    from renderers.environment import DEFAULT_VERIFICATION_BASE
+    from service.config import EnvironmentConfig
+
+    return EnvironmentConfig(environment=env, trust_roots=(root_pem,), tsa_url=tsa_url,
+                             verification_url=DEFAULT_VERIFICATION_BASE[env])
+
+
+@cache
+def certseal_original(model: str = MODEL, env: Environment = Environment.PRODUCTION) -> bytes:
+    """A B-B original sealed with the plain test PKI (`pkis`): its certificates name no
+    revocation services, so it verifies offline as VALID / NO_LEGAL_VALUE with `pkis.trust`."""
+    pki = _pki_set().envs[env]
+    return seal_rendered(certseal_rendered(model, env), pki.key, environment_config(env, pki.files.root_pem))
+
+
+@cache
+def certseal_original_at_level(level: str, model: str = MODEL, env: Environment = Environment.PRODUCTION) -> bytes:
+    """An original at any PAdES level, sealed with the PKI whose TSA / OCSP / CRL run on
+    loopback (`_service_pki(env)`, trust: its `.trust`)."""
+    pki = _service_pki(env)
+    cfg = environment_config(env, pki.files.root_pem, pki.responders_urls.tsa)
+    return seal_rendered(certseal_rendered(model, env), pki.key, cfg, level)

@@ -220,8 +220,8 @@ def test_extend_adds_an_archive_timestamp_without_breaking_the_seal(service_pki,
 
 def test_extend_refuses_a_tampered_document(service_pki):
     original = bytearray(sealed_at_level("B-LT"))
-    i = original.index(b"/Producer")  # inside the signed range: the Info dictionary
-    original[i + 12] ^= 0x01
+    i = original.index(b"stream", 1000) + 40  # inside the signed range: an early content stream
+    original[i] ^= 0x01
     with pytest.raises(SealingError, match="refusing to extend"):
         extend_pdf(bytes(original), service_pki.services, service_pki.trust)
 

@@ -16,6 +16,7 @@ from signer.verify import verify_pdf, verify_pdf_async
 SIGNATURE_KEYS = {
     "field", "signer", "intact", "trusted", "coverage", "modifications",
     "certified", "level", "signing_time", "timestamp", "revocation",
+    "role", "part",  # added with the approval signature: seal / approval / timestamp, and its part
 }
 
 
