@@ -8,7 +8,7 @@ BIN         := $(VENV)/bin
 APT_PACKAGES := fonts-noto-core fonts-noto-cjk libharfbuzz-subset0 poppler-utils softhsm2 chromium
 INSTALLED   := $(VENV)/.installed
 
-.PHONY: demo test previews install system-packages clean
+.PHONY: demo test previews bench install system-packages clean
 
 demo: install
 	$(BIN)/certseal demo $(if $(OUT),--out $(OUT))
@@ -20,6 +20,11 @@ test: install
 # A contact sheet (PNG) of every model's first page, for template developers.
 previews: install
 	$(BIN)/certseal preview --contact-sheet out/previews/contact-sheet.png
+
+# Stage timings, naive baseline, page curve and worker throughput (bench/); BENCH_ARGS=--quick
+# for a smoke run, BENCH_ARGS="--worker-tasks 1000" for the leak check.
+bench: install
+	$(BIN)/python -m bench --out out/bench.json $(BENCH_ARGS)
 
 install: system-packages $(INSTALLED)
 
