@@ -15,7 +15,7 @@ demo: install
 
 test: install
 	$(BIN)/certseal i18n check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # A contact sheet (PNG) of every model's first page, for template developers.
 previews: install
