@@ -11,9 +11,9 @@ from pathlib import Path
 
 from renderers.errors import InputError
 from service.config import ConfigError, EnvironmentConfig
-from service.issuing import level_for, local_ca_services, sealing_services
+from service.issuing import audit_fields, level_for, local_ca_services, record_audit, sealing_services
 from signer.approval import ApprovalResult, approve_pdf
-from signer.audit import AuditEntry, append_entry, sha256_hex
+from signer.audit import AuditEntry, sha256_hex
 from signer.errors import SealingError
 from signer.follow_up import FollowUp, parse_follow_up
 from signer.keys import SealKey
@@ -54,26 +54,16 @@ def approve_original(
     """Sign the approval into `data` with the configured services and audit the outcome.
     `reference`: the document's, for the audit line of a refusal (known only after checks)."""
     chosen = level_for(env_cfg, level)
-    cert = key.certificate
-    base = dict(
-        operation="approve", reference=reference, version=None, environment=env_cfg.environment.value,
-        key_label=key.label, signer_serial=format(cert.serial_number, "x"),
-        signer_issuer=cert.issuer.rfc4514_string(), unsigned_sha256=sha256_hex(data), level=chosen.value,
-    )
+    base = audit_fields("approve", env_cfg, key, data, chosen, reference=reference, version=None)
     try:
         # The local CA's responders serve even at B-B: checking the original first may need them.
         with local_ca_services(env_cfg), sealing_services(env_cfg, chosen) as services:
             result = approve_pdf(data, key, follow_up, level=chosen, trust=trust, services=services)
     except (SealingError, ConfigError, InputError, OSError) as exc:
-        _audit(env_cfg, AuditEntry(**base, signed_sha256=None, tsa_time=None, outcome=f"refused: {exc}"))
+        record_audit(env_cfg, AuditEntry(**base, signed_sha256=None, tsa_time=None, outcome=f"refused: {exc}"))
         raise
-    _audit(env_cfg, AuditEntry(
+    record_audit(env_cfg, AuditEntry(
         **{**base, "reference": result.reference or reference}, signed_sha256=sha256_hex(result.pdf),
         tsa_time=result.timestamp.isoformat() if result.timestamp else None, outcome="approved",
     ))
     return result
-
-
-def _audit(env_cfg: EnvironmentConfig, entry: AuditEntry) -> None:
-    if env_cfg.audit_log is not None:
-        append_entry(env_cfg.audit_log, entry)

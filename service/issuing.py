@@ -102,13 +102,24 @@ def local_ca_services(env_cfg: EnvironmentConfig) -> Iterator[None]:
                 entry[0].stop()
 
 
-def _audit(env_cfg: EnvironmentConfig, entry: AuditEntry) -> None:
+def record_audit(env_cfg: EnvironmentConfig, entry: AuditEntry) -> None:
     if env_cfg.audit_log is not None:
         append_entry(env_cfg.audit_log, entry)
 
 
 def key_label(key: SealKey) -> str:
     return key.label
+
+
+def audit_fields(operation: str, env_cfg: EnvironmentConfig, key: SealKey, unsigned: bytes, level: Level,
+                 *, reference: str | None, version: int | None) -> dict:
+    """What every audit line of a signing operation says before its outcome is known."""
+    cert = key.certificate
+    return dict(
+        operation=operation, reference=reference, version=version, environment=env_cfg.environment.value,
+        key_label=key.label, signer_serial=format(cert.serial_number, "x"),
+        signer_issuer=cert.issuer.rfc4514_string(), unsigned_sha256=sha256_hex(unsigned), level=level.value,
+    )
 
 
 def seal_and_record(
@@ -128,19 +139,14 @@ def seal_and_record(
     request = SealRequest(env_cfg.environment, reference, chosen,
                           further_signature_field=further_signature_field, appearance=appearance,
                           further_signature_place=further_signature_place)
-    cert = key.certificate
-    base = dict(
-        operation="seal", reference=reference, version=version, environment=env_cfg.environment.value,
-        key_label=key.label, signer_serial=format(cert.serial_number, "x"),
-        signer_issuer=cert.issuer.rfc4514_string(), unsigned_sha256=sha256_hex(unsigned), level=chosen.value,
-    )
+    base = audit_fields("seal", env_cfg, key, unsigned, chosen, reference=reference, version=version)
     try:
         with sealing_services(env_cfg, chosen) as services:
             result = seal_document(unsigned, key, request, services)
     except (SealingError, ConfigError, OSError) as exc:
-        _audit(env_cfg, AuditEntry(**base, signed_sha256=None, tsa_time=None, outcome=f"refused: {exc}"))
+        record_audit(env_cfg, AuditEntry(**base, signed_sha256=None, tsa_time=None, outcome=f"refused: {exc}"))
         raise
-    _audit(env_cfg, AuditEntry(
+    record_audit(env_cfg, AuditEntry(
         **base, signed_sha256=sha256_hex(result.pdf),
         tsa_time=result.timestamp.isoformat() if result.timestamp else None, outcome="sealed",
     ))
@@ -183,9 +189,9 @@ def extend_original(data: bytes, env_cfg: EnvironmentConfig, trust) -> bytes:
         with sealing_services(env_cfg, Level.B_LTA) as services:
             result = extend_pdf(data, services, trust)
     except (SealingError, ConfigError, OSError) as exc:
-        _audit(env_cfg, AuditEntry(**base, signed_sha256=None, tsa_time=None, outcome=f"refused: {exc}"))
+        record_audit(env_cfg, AuditEntry(**base, signed_sha256=None, tsa_time=None, outcome=f"refused: {exc}"))
         raise
-    _audit(env_cfg, AuditEntry(**{**base, "reference": result.reference}, signed_sha256=sha256_hex(result.pdf),
+    record_audit(env_cfg, AuditEntry(**{**base, "reference": result.reference}, signed_sha256=sha256_hex(result.pdf),
                                tsa_time=result.timestamp.isoformat() if result.timestamp else None,
                                outcome="extended"))
     return result.pdf
