@@ -229,7 +229,7 @@ def _print_worker(w: dict | None, targets: dict[str, Target], out: TextIO) -> No
     out.write(f"  peak RSS per process (MB): {w['peak_rss_mb']}; max pool {w['max_pool_peak_rss_mb']:.0f}"
               f"{mark('worker peak RSS per pool process')}\n")
     if w.get("rss_start_mb"):
-        out.write(f"  RSS after 10 % of the tasks → at the end (MB): "
+        out.write("  RSS after 10 % of the tasks → at the end (MB): "
                   + ", ".join(f"{pid}: {w['rss_start_mb'][pid]:.0f} → {w['rss_end_mb'][pid]:.0f}" for pid in w["rss_start_mb"])
                   + f"; max growth {w['max_rss_growth_mb']:.1f} MB = {w['max_rss_growth_pct']:.1f} %"
                   + mark(f"worker RSS growth over {w['tasks']} tasks") + "\n")

@@ -7,9 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from renderers.environment import Environment
 from renderers.errors import InputError
+
+if TYPE_CHECKING:  # the CLI imports its heavy parts lazily, per command
+    from signer.report import Report
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -404,7 +408,7 @@ def _parse_at(text: str):
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
-def _read_untrusted(path: Path) -> "bytes | Report":
+def _read_untrusted(path: Path) -> bytes | Report:
     """The file's bytes, or an INVALID report when it is too large to be an original (not read into memory)."""
     import hashlib
 

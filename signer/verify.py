@@ -4,8 +4,8 @@
 input, becomes a finding in the report, and a finding can only make the verdict worse: the
 verdict is VALID only when there are no findings at all (see `signer.report`).
 
-Order of work (the file is parsed once by pyHanko; pdfminer reads it once more for page text,
-which pyHanko cannot extract):
+Order of work (the file is parsed once by pyHanko; poppler's pdftotext reads the sealed revision
+once more for page text, which pyHanko cannot extract, on another core meanwhile):
 1. parse strictly; a file that only parses leniently is INVALID (certseal never writes one),
    but is still analysed leniently so the report can say what was changed;
 2. validate every signature against one validation context holding all configured roots,
@@ -50,7 +50,7 @@ from signer.signatures import (
     read_validation_data,
 )
 from signer.trust import TrustStore
-from signer.visible import WatermarkFinding, extract_page_texts, find_watermarks
+from signer.visible import PageTextJob, WatermarkFinding, find_watermarks
 
 MAX_PDF_BYTES = 64 << 20
 
@@ -212,9 +212,18 @@ def _signed_revision_labels(reader: PdfFileReader, seal: EmbeddedPdfSignature) -
     return handler, labels, []
 
 
-def _page_text(data: bytes) -> tuple[list[str] | None, WatermarkFinding | None, list[Finding]]:
+def _start_page_text(data: bytes) -> PageTextJob | Exception:
     try:
-        texts = extract_page_texts(data)
+        return PageTextJob(data)
+    except Exception as e:  # e.g. no process can be started: reported by _page_text
+        return e
+
+
+def _page_text(job: PageTextJob | Exception) -> tuple[list[str] | None, WatermarkFinding | None, list[Finding]]:
+    try:
+        if isinstance(job, Exception):
+            raise job
+        texts = job.result()
         return texts, find_watermarks(texts), []
     except Exception as e:
         # Without page text the watermark cannot be ruled out, so this can never pass.
@@ -246,7 +255,7 @@ class VerifyOptions:
 
 
 async def _verify(data: bytes, file_sha256: str, options: VerifyOptions) -> Report:
-    trust, expect_env = options.trust, options.expect_env
+    expect_env = options.expect_env
     refusal = _precheck(data)
     if refusal is not None:
         return Report(file_sha256, (refusal,))
@@ -279,18 +288,27 @@ async def _verify(data: bytes, file_sha256: str, options: VerifyOptions) -> Repo
             FindingKind.UNSIGNED, Verdict.INVALID, "the document carries no seal (it is not signed)",
         ), *trailing))
 
-    # The labels as sealed name the model, whose data says which part an approval signs.
-    handler, labels, label_findings = _signed_revision_labels(reader, regular[0])
-    stage = await _check_signatures(reader, regular, timestamps, options, len(data), _approval_parts(labels.model))
+    # What the officer sealed is the seal's revision; anything added later is judged by the
+    # change analysis, not read as if it were sealed. Its text is extracted meanwhile.
+    text_job = _start_page_text(_revision_bytes(data, regular[0]))
+    try:
+        # The labels as sealed name the model, whose data says which part an approval signs.
+        handler, labels, label_findings = _signed_revision_labels(reader, regular[0])
+        stage = await _check_signatures(reader, regular, timestamps, options, len(data),
+                                        _approval_parts(labels.model))
+    except BaseException:
+        if isinstance(text_job, PageTextJob):
+            text_job.cancel()
+        raise
     findings = list(stage.findings)
     findings += label_findings
     if any(f.kind is FindingKind.BROKEN_SEAL for f in findings):
         # The verdict is INVALID already; reading every page of a forgery adds nothing.
+        if isinstance(text_job, PageTextJob):
+            text_job.cancel()
         page_texts, marks = None, None
     else:
-        # What the officer sealed is the seal's revision; anything added later is judged by
-        # the change analysis above, not read as if it were sealed.
-        page_texts, marks, text_findings = _page_text(_revision_bytes(data, stage.seal))
+        page_texts, marks, text_findings = _page_text(text_job)
         findings += text_findings
 
     signer_env = stage.outcome.signer_environment if stage.outcome is not None else None

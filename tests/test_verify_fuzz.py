@@ -3,7 +3,6 @@ report (no exception escapes) and never says VALID unless the bytes are unchange
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

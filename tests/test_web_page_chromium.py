@@ -7,7 +7,6 @@ look at what the page showed.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
