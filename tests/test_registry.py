@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import os
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from _originals_helpers import PG_URL, pg_schema_url
 from service.registry import (
     ClaimLost,
     ClaimResult,
@@ -27,23 +26,6 @@ from service.registry import (
     Status,
     open_registry,
 )
-
-# conftest removes CERTSEAL_* variables, so read ours under another name.
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _pg_unreachable() -> str | None:
-    try:
-        import psycopg
-
-        psycopg.connect(PG_URL, connect_timeout=3).close()
-    except Exception as exc:  # noqa: BLE001 - any failure means "skip", with the reason
-        return f"PostgreSQL at {PG_URL} unreachable: {exc}".strip()
-    return None
-
-
-_PG_SKIP = _pg_unreachable()
-
 
 def sha(label: object) -> str:
     return hashlib.sha256(str(label).encode()).hexdigest()
@@ -59,19 +41,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A libpq URL whose search_path is a fresh schema, dropped after the test."""
-    if _PG_SKIP:
-        pytest.skip(_PG_SKIP)
-    import psycopg
-
-    schema = f"certseal_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in PG_URL else "?"
-    try:
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+    yield from pg_schema_url()
 
 
 @pytest.fixture
