@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from renderers.environment import Environment
 from renderers.model import Certificate
+from renderers.pdf import RenderedPdf
 from renderers.render import render_certificate
 from service.config import Config, ConfigError, EnvironmentConfig
 from signer.appearance import FieldPlace, appearance_for, approval_place_for
@@ -165,14 +166,23 @@ def issue(
     A model with a later approval signature (model.toml `[signatures] approval_field`, e.g. the
     CHED Part III follow-up) gets its empty field reserved by the seal, where the template shows it."""
     rendered = render_certificate(cert, verification_base=env_cfg.verification_url)
+    result = seal_rendered(rendered, key, env_cfg, level=level)
+    return IssuedOriginal(certificate=cert, pdf=result.pdf, page_count=rendered.page_count, level=result.level.value)
+
+
+def seal_rendered(
+    rendered: RenderedPdf, key: SealKey, env_cfg: EnvironmentConfig, *, level: str | Level | None = None,
+) -> SealResult:
+    """Seal a rendered certificate as an original: the visible seal, and the model's reserved
+    approval field where the template shows it. Audited like every seal."""
+    cert = rendered.certificate
     approval_field = cert.model.signatures.approval_field
-    result = seal_and_record(
+    return seal_and_record(
         rendered.data, key, env_cfg, reference=cert.reference, version=cert.version, level=level,
         appearance=appearance_for(cert, rendered),
         further_signature_field=approval_field,
         further_signature_place=approval_place_for(rendered) if approval_field else None,
     )
-    return IssuedOriginal(certificate=cert, pdf=result.pdf, page_count=rendered.page_count, level=result.level.value)
 
 
 def extend_original(data: bytes, env_cfg: EnvironmentConfig, trust) -> bytes:

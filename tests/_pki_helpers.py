@@ -396,22 +396,11 @@ def certseal_rendered(model: str = MODEL, env: Environment = Environment.PRODUCT
 
 
 def seal_rendered(rendered, key: SealKey, env_cfg, level: str = "B-B") -> bytes:
-    """Seal a rendered certificate exactly as service.issuing.issue does after rendering it
-    (visible seal, the model's reserved approval field), through the same seal_and_record.
+    """Seal a rendered certificate exactly as service.issuing.issue does after rendering it:
+    issue() renders on every call, and tests that seal one rendering at several levels use this."""
+    from service.issuing import seal_rendered as seal
 
-    issue() renders on every call; tests that seal one rendering at several levels use this
-    instead. test_verify_matrix checks the two agree; keep this in step with issue()."""
-    from service.issuing import seal_and_record
-    from signer.appearance import appearance_for, approval_place_for
-
-    cert = rendered.certificate
-    approval_field = cert.model.signatures.approval_field
-    return seal_and_record(
-        rendered.data, key, env_cfg, reference=cert.reference, version=cert.version, level=level,
-        appearance=appearance_for(cert, rendered),
-        further_signature_field=approval_field,
-        further_signature_place=approval_place_for(rendered) if approval_field else None,
-    ).pdf
+    return seal(rendered, key, env_cfg, level=level).pdf
 
 
 def environment_config(env: Environment, root_pem: Path, tsa_url: str | None = None):
