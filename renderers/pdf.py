@@ -18,6 +18,7 @@ from renderers import metadata
 from renderers.fetcher import ASSET_BASE, AssetFetcher
 from renderers.model import Certificate, ModelSpec
 from renderers.resources import templates_dir
+from renderers.structure_tree import mark_lean
 
 PDF_VARIANT = "pdf/a-3b"
 ATTACHMENT_NAME = "certificate.json"
@@ -98,6 +99,7 @@ def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
         document = _CertificateHTML(string=html, base_url=ASSET_BASE, url_fetcher=fetcher).render(
             font_config=font_configuration(), stylesheets=stylesheets(cert.model))
         seal_box = _find_seal_box(document)
+        mark_lean(document)
         data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=_attachments(cert, fetcher),
                                   finisher=metadata.finisher(cert, seal_box))
     except FatalURLFetchingError as exc:
