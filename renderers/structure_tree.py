@@ -73,14 +73,18 @@ class _PageTree:
         element["K"].append(mcid)
         self.nums[mcid] = element.reference
 
-    def walk(self, box, element: pydyf.Dictionary) -> None:
-        """Attach `box` and its descendants to `element` (creating kept elements on the way)."""
+    def walk(self, box, element: pydyf.Dictionary, parent_node=None) -> None:
+        """Attach `box` and its descendants to `element` (creating kept elements on the way).
+        `parent_node` is the HTML element of the enclosing box: a box made for the same HTML
+        element is one of CSS's anonymous boxes (a cell's inner block, the row group of a
+        table written without <tbody>) and gets no element of its own."""
         if isinstance(box, AbsolutePlaceholder):
             box = box._box
         if isinstance(box, boxes.TextBox):
             self.add_content(box, element)
             return
-        if isinstance(box, (boxes.PageBox, boxes.LineBox)) or box.element_tag in ("html", "body"):
+        if (isinstance(box, (boxes.PageBox, boxes.LineBox)) or box.element_tag in ("html", "body")
+                or (box.element is not None and box.element is parent_node)):
             self.walk_children(box, element)
             return
         if _aria(box, "aria-hidden") == "true":
@@ -90,8 +94,6 @@ class _PageTree:
                 self.add_content(marked, self.outside())
             return
         tag = _get_pdf_tag(None if box.element is None else box.element_tag)
-        if tag in _CELLS and element["S"] in ("/TD", "/TH"):
-            tag = "NonStruct"  # the anonymous block WeasyPrint makes inside a table cell
         if box.element_tag == "table":
             if isinstance(box, boxes.TableBox) or getattr(box, "is_table_wrapper", False):
                 self.layout_tables.append(_aria(box, "role") in _PRESENTATIONAL)
@@ -119,7 +121,7 @@ class _PageTree:
 
     def walk_children(self, box, element: pydyf.Dictionary) -> None:
         for child in getattr(box, "children", ()):
-            self.walk(child, element)
+            self.walk(child, element, box.element)
 
     def outside(self) -> pydyf.Dictionary:
         """The page's element for content outside the reading order (made on first use)."""

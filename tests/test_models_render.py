@@ -73,10 +73,29 @@ def test_model_sample_renders_to_pdf(model_id):
     assert len(texts) == pdf.page_count >= 2
     for number, text in enumerate(texts, start=1):
         assert cert.reference in text and re.search(rf"\b{number}\s*/\s*{len(texts)}\b", text)
-    full = flat("\n".join(texts))
-    for part in cert.model.parts:
-        assert translator(cert.language).gettext(part.title) in full
+    # Each page's margin carries the label of the part it belongs to: Part I from page 1,
+    # then every part in order, each starting a page.
+    titles = {part.id: flat(translator(cert.language).gettext(part.title)) for part in cert.model.parts}
+    labels = [[pid for pid, title in titles.items() if title in flat(text)] for text in texts]
+    assert all(len(found) == 1 for found in labels), labels
+    sequence = [found[0] for found in labels]
+    assert sequence[0] == "I" and sequence == sorted(sequence, key=list(titles).index)
+    assert set(sequence) == set(titles)
     assert pdf.seal_box is not None
+
+
+def test_every_part_of_every_model_has_its_named_page():
+    """Running headers and part labels are per part (named pages in certificate.css): a model
+    whose part had no rules would print pages without header or label."""
+    from renderers.resources import templates_dir
+
+    css = (templates_dir() / "base/certificate.css").read_text()
+    for model_id in available_models():
+        for part in load_model(model_id).parts:
+            pid = part.id
+            assert f".part-{pid} {{ page: part-{pid}; }}" in css, (model_id, pid)
+            assert f"@page part-{pid} {{ @top-center {{ content: element(page-header-{pid}); }}" in css
+            assert f"@left-middle {{ content: element(part-label-{pid}); }}" in css
 
 
 @pytest.mark.skipif(not has_poppler(), reason="poppler-utils not installed")

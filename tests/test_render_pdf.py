@@ -261,3 +261,50 @@ def test_png_preview(rendered):
     assert second == pngs[1]
     with pytest.raises(Exception):
         render_png(r.pdf.data, page=99, dpi=20)
+
+
+# ------------------------------------------------------------------ parsing the HTML
+PARSE_PAIRS = [("nl", "en"), ("fr", "zh"), ("de", "ar"), ("bg", "ja"), ("el", "ru"), ("en", "he")]
+
+
+@pytest.mark.parametrize("model_id", ["CHED-PP", "CHED-P", "CHED-A", "CHED-D", "INTRA", "EXPORT"])
+def test_every_model_and_language_takes_the_fast_parse(model_id):
+    """The templates write well-formed markup, so the certificate HTML is parsed by expat
+    (about 1 ms) and not by the HTML5 parser (about 55 ms): a template edit that breaks
+    well-formedness still renders, slower, and fails here."""
+    from renderers.html import render_html
+
+    for name in [s.name for s in list_samples(model_id)]:
+        for lang, dest in PARSE_PAIRS:
+            data = sample(name, model_id)
+            data.update(language=lang, destination_language=dest)
+            html = render_html(parse_certificate(data))
+            assert pdf_module.xml_tree(html) is not None, (model_id, name, lang, dest)
+
+
+@pytest.mark.skipif(not has_poppler(), reason="poppler-utils not installed")
+@pytest.mark.parametrize("model_id, name, dest", [("CHED-PP", "roses-ke-nl", "ar"), ("INTRA", None, "zh")])
+def test_fast_parse_renders_what_the_html5_parser_renders(monkeypatch, model_id, name, dest):
+    """Same pages, pixel for pixel at 40 dpi, and the same text, whichever parser read the HTML."""
+    data = sample(name or list_samples(model_id)[0].name, model_id)
+    data["destination_language"] = dest
+    cert = parse_certificate(data)
+    fast = render_certificate(cert)
+    monkeypatch.setattr(pdf_module, "xml_tree", lambda html: None)
+    html5 = render_certificate(cert)
+    assert page_texts(fast.data) == page_texts(html5.data)
+    assert render_pngs(fast, dpi=40) == render_pngs(html5, dpi=40)
+    assert fast.seal_box == html5.seal_box
+
+
+def test_markup_expat_refuses_still_renders():
+    """A value XML 1.0 cannot carry (the noncharacter U+FFFF; input validation already refuses
+    control characters) sends the HTML to the HTML5 parser instead of failing the certificate."""
+    data = sample("roses-ke-nl")
+    data["fields"]["consignor"]["name"] = "Naivasha\uffffFlower Growers"
+    cert = parse_certificate(data)
+    from renderers.html import render_html
+
+    assert pdf_module.xml_tree(render_html(cert)) is None
+    texts = page_texts(render_certificate(cert).data)
+    assert "Flower Growers" in texts[0]
