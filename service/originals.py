@@ -234,7 +234,7 @@ def _seal_checked(cert: Certificate, opts: IssueOptions, services: Services) -> 
     by a good one for the same version). The store returns exactly these bytes (content
     addressed, hash-checked on read), so this is the verdict of the stored original."""
     pdf = services.seal(cert, opts.level)
-    report = services.verify(pdf)
+    report = services.check_sealed(pdf)
     expected = Verdict.VALID if cert.environment.has_legal_value else Verdict.NO_LEGAL_VALUE
     if report.verdict is not expected:
         raise OriginalRejected(
