@@ -17,6 +17,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
 from renderers import metadata
+from renderers.collector import collector_paused
 from renderers.fetcher import ASSET_BASE, AssetFetcher
 from renderers.model import Certificate, ModelSpec
 from renderers.resources import templates_dir
@@ -128,6 +129,11 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 
 
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
+    with collector_paused():
+        return _html_to_pdf(html, cert)
+
+
+def _html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
     fetcher = AssetFetcher()
     try:
         document = parse_html(html, fetcher).render(

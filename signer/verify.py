@@ -29,6 +29,7 @@ from io import BytesIO
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import EmbeddedPdfSignature
 
+from renderers.collector import collector_paused
 from renderers.environment import Environment
 from signer._aio import run_sync
 from signer.consistency import (
@@ -371,7 +372,8 @@ def verify_pdf(
     `at` checks as of another time (default now); `allow_fetching` lets missing revocation
     data be fetched over the network (default: embedded data only)."""
     try:
-        return run_sync(lambda: verify_pdf_async(
-            data, trust, expect_env=expect_env, at=at, allow_fetching=allow_fetching))
+        with collector_paused():
+            return run_sync(lambda: verify_pdf_async(
+                data, trust, expect_env=expect_env, at=at, allow_fetching=allow_fetching))
     except Exception as e:  # e.g. no thread could be started
         return Report("", (Finding(FindingKind.UNREADABLE, Verdict.INVALID, f"verification failed: {short_error(e)}"),))

@@ -308,3 +308,42 @@ def test_markup_expat_refuses_still_renders():
     assert pdf_module.xml_tree(render_html(cert)) is None
     texts = page_texts(render_certificate(cert).data)
     assert "Flower Growers" in texts[0]
+
+
+def test_rendering_pauses_the_collector_and_restores_it():
+    """The cyclic collector is off during a render (see renderers.pdf.collector_paused), back
+    on afterwards, and left off when the application had turned it off itself."""
+    import gc
+    import threading
+
+    seen = []
+    original = pdf_module._html_to_pdf
+
+    def spy(html, cert):
+        seen.append(gc.isenabled())
+        return original(html, cert)
+
+    cert = parse_certificate(sample("roses-ke-nl"))
+    from renderers.html import render_html
+
+    html = render_html(cert)
+    pdf_module._html_to_pdf, saved = spy, pdf_module._html_to_pdf
+    try:
+        assert gc.isenabled()
+        html_to_pdf(html, cert)
+        assert seen == [False] and gc.isenabled()
+        # Two renders in threads: the collector comes back once both are done.
+        threads = [threading.Thread(target=html_to_pdf, args=(html, cert)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert seen == [False, False, False] and gc.isenabled()
+        gc.disable()
+        try:
+            html_to_pdf(html, cert)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    finally:
+        pdf_module._html_to_pdf = saved
