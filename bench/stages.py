@@ -5,7 +5,7 @@ A round runs the chain once, timing every call on its own:
     parse      bytes → Certificate          renderers.model.parse_certificate / renderers.sps.parse_sps
     html       Certificate → HTML           renderers.render.render_certificate_html
     pdf        HTML → unsigned PDF/A        renderers.pdf.html_to_pdf (layout + PDF)
-    seal_bb    PAdES B-B certification      signer.pades.seal_document (+ signer.appearance.appearance_for)
+    seal_bb    PAdES B-B certification      signer.pades.seal_document (service.issuing.original_seal_request)
     seal_blta  PAdES B-LTA, local TSA/OCSP  signer.pades.seal_document with SealServices
     verify     the B-LTA original           signer.verify.verify_pdf (in process)
     verify_sandboxed                        service.sandbox.verify_untrusted (what `certseal verify` runs)
@@ -96,13 +96,12 @@ def measure(job: Job) -> dict:
     # WeasyPrint narrates layout and warns about unsupported CSS on every render.
     for chatty in ("weasyprint", "weasyprint.progress", "fontTools"):
         logging.getLogger(chatty).setLevel(logging.ERROR)
-    from renderers.environment import Environment
     from renderers.pdf import html_to_pdf
     from renderers.render import render_certificate_html
+    from service.issuing import original_seal_request
     from service.sandbox import verify_untrusted
-    from signer.appearance import appearance_for
     from signer.levels import Level
-    from signer.pades import SealRequest, seal_document
+    from signer.pades import seal_document
     from signer.verify import verify_pdf
 
     from bench import naive
@@ -114,9 +113,7 @@ def measure(job: Job) -> dict:
     parse = _parser(job.input.kind)
 
     def seal(cert, rendered, level: Level, with_services):
-        request = SealRequest(Environment(cert.environment), cert.reference, level,
-                              appearance=appearance_for(cert, rendered))
-        return seal_document(rendered.data, key, request, with_services).pdf
+        return seal_document(rendered.data, key, original_seal_request(rendered, level), with_services).pdf
 
     rounds: list[_Round] = []
     facts: dict[str, Any] = {}

@@ -173,12 +173,25 @@ def issue(
 def seal_rendered(
     rendered: RenderedPdf, key: SealKey, env_cfg: EnvironmentConfig, *, level: str | Level | None = None,
 ) -> SealResult:
-    """Seal a rendered certificate as an original: the visible seal, and the model's reserved
-    approval field where the template shows it. Audited like every seal."""
+    """Seal a rendered certificate as an original (see original_seal_request). Audited like
+    every seal."""
+    request = original_seal_request(rendered, level_for(env_cfg, level))
+    return seal_and_record(
+        rendered.data, key, env_cfg, reference=request.reference, version=rendered.certificate.version,
+        level=request.level, appearance=request.appearance,
+        further_signature_field=request.further_signature_field,
+        further_signature_place=request.further_signature_place,
+    )
+
+
+def original_seal_request(rendered: RenderedPdf, level: Level) -> SealRequest:
+    """What sealing a rendered certificate as an original asks for: the visible seal, and the
+    model's reserved approval field where the template shows it (`make bench` times exactly
+    this request)."""
     cert = rendered.certificate
     approval_field = cert.model.signatures.approval_field
-    return seal_and_record(
-        rendered.data, key, env_cfg, reference=cert.reference, version=cert.version, level=level,
+    return SealRequest(
+        Environment(cert.environment), cert.reference, level,
         appearance=appearance_for(cert, rendered),
         further_signature_field=approval_field,
         further_signature_place=approval_place_for(rendered) if approval_field else None,
