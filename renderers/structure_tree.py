@@ -2,22 +2,25 @@
 
 WeasyPrint's tagging makes one structure element per text fragment (a /Span around every
 line piece) and one per `div` and anonymous box. On a 4-page CHED-PP that is about 1,800
-indirect objects for about 330 that mean something (tables, rows, cells, paragraphs,
-sections, figures). Every verifier pays for each object: pyHanko's change analysis maps every
-object of every revision, and with WeasyPrint's tree that was about 85 % of the time to
-verify a B-LTA original (0.77 s tagged, 0.11 s untagged, measured on the same certificate).
+indirect objects for about 200 that mean something (tables, rows, cells, paragraphs,
+sections, the QR figure). Every verifier pays for each object: pyHanko's change analysis
+maps every object of every revision, and with WeasyPrint's tree that was about 85 % of the
+time to verify a B-LTA original (0.77 s tagged, 0.11 s untagged, on the same certificate).
 
 This tree keeps what assistive technology and text extraction use:
 - elements for sections, paragraphs, headings, lists, tables (rows, header and data cells,
   with the `Headers` a data cell belongs to), figures with their alternate text, and links;
 - each piece of text as a marked-content id directly in the element it belongs to, in
   reading order (ISO 32000-1 §14.7.2: a structure element's kids may be MCIDs);
-- `div` / `span` / anonymous boxes do not get an element: their text goes to the nearest
+- `div`, `span`, `tbody`, anonymous boxes and layout tables (`role="presentation"`, rows and
+  cells included, as ARIA defines) get no element: their text goes to the nearest
   meaningful ancestor, which is all a generic grouping element told a reader anyway.
 
 Running headers and footers (the page margin boxes) stay out of the reading order, as in
-WeasyPrint: their content is mapped to one element per page that is not a kid of the
-document, so the parent tree still resolves every MCID the page streams carry.
+WeasyPrint, and so does decoration the templates mark `aria-hidden` (the watermark drawing,
+the strike-through of empty boxes): their content is mapped to one element per page that is
+not a kid of the document, so the parent tree still resolves every MCID the page streams
+carry.
 
 Only documents marked with `mark_lean(document)` get this tree; any other WeasyPrint
 document in the process is tagged as WeasyPrint tags it.
