@@ -132,17 +132,41 @@ def _cells(row) -> list:
     return [kid for kid in resolve1(row["K"]) if isinstance(kid, PDFObjRef)]
 
 
-def test_data_cells_name_their_header_cells(chedpp):
-    """A key/value row's value cell is headed by its label cell (scope row), a commodity cell
-    by its column head."""
+def test_header_cells_say_what_they_head(chedpp):
+    """Simple tables (no spans: all of certseal's) give each header cell a Scope: a label
+    cell heads its row, a commodity table head cell its column; data cells carry nothing."""
     tree = _Tree(chedpp[0])
-    ids = {bytes(element["ID"]) for _, element in tree.elements() if "ID" in element}
-    data_cells = [element for _, element in tree.elements() if _name(element["S"]) == "TD"]
-    headed = [cell for cell in data_cells if resolve1(resolve1(cell["A"]).get("Headers", []))]
-    assert len(headed) >= 0.9 * len(data_cells)
-    for cell in headed:
-        for header in resolve1(resolve1(cell["A"])["Headers"]):
-            assert bytes(header) in ids
+    elements = [element for _, element in tree.elements()]
+    heads = [element for element in elements if _name(element["S"]) == "TH"]
+    scopes = [_name(resolve1(resolve1(head["A"])["Scope"])) for head in heads]
+    assert set(scopes) == {"Row", "Column"}
+    assert scopes.count("Column") >= 6  # the accompanying documents' table head
+    cells = [element for element in elements if _name(element["S"]) == "TD"]
+    assert cells and not any("A" in cell for cell in cells)
+
+
+def test_a_table_with_spans_links_cells_to_headers_by_id():
+    """Where cells span rows or columns, position no longer says which header heads a cell:
+    header cells get IDs and data cells the Headers that name them."""
+    from renderers.structure_tree import mark_lean
+
+    document = HTML(string="""<html lang=en><table>
+      <thead><tr><th>Lot</th><th colspan=2>Weight</th></tr></thead>
+      <tr><th>A</th><td>1</td><td>kg</td></tr>
+      <tr><th rowspan=2>B</th><td>2</td><td>kg</td></tr>
+      <tr><td>3</td><td>kg</td></tr></table></html>""").render()
+    mark_lean(document)
+    tree = _Tree(document.write_pdf(pdf_tags=True))
+    elements = [element for _, element in tree.elements()]
+    # IDs name the header cell's place, "<table>-<row>-<column>": Lot, Weight, A, B.
+    ids = {bytes(element["ID"]).split(b"-", 1)[1] for element in elements if "ID" in element}
+    assert ids == {b"0-0", b"0-1", b"1-0", b"2-0"}
+    cells = [element for element in elements if _name(element["S"]) == "TD"]
+    headed = [sorted(bytes(h).split(b"-", 1)[1] for h in resolve1(resolve1(cell["A"])["Headers"]))
+              for cell in cells]
+    # Row A: its label and "Weight" (which spans both columns); the two rows of B: B and
+    # "Weight", the last row through B's rowspan.
+    assert headed == [[b"0-1", b"1-0"]] * 2 + [[b"0-1", b"2-0"]] * 4
 
 
 @pytest.mark.skipif(not has_poppler(), reason="needs poppler's pdfinfo")
