@@ -218,3 +218,27 @@ def test_other_weasyprint_documents_keep_weasyprint_tagging():
 
     pdf = HTML(string="<html lang=en><p>one <b>two</b></p><div>three</div></html>").write_pdf(pdf_tags=True)
     assert "Span" in _Tree(pdf).types()
+
+
+def test_markup_the_templates_do_not_use_yet_is_tagged_too():
+    """A template developer may add headings, lists, links, images, captions, positioned or
+    floated boxes: the lean tree tags them, and every marked content stays mapped."""
+    from renderers.structure_tree import mark_lean
+
+    pixel = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGA"
+             "hKmMIQAAAABJRU5ErkJggg==")
+    document = HTML(string=f"""<html lang=en><body><h1>Title</h1>
+      <p>Para <a href="https://example.org/">link</a></p>
+      <ul><li>one</li><li>two<ol><li>nested</li></ol></li></ul>
+      <img alt="a pixel" src="{pixel}">
+      <div style="position: absolute; top: 0">absolute</div><p style="float: left">floated</p>
+      <table><caption>cap</caption><tr><td>x</td></tr></table></body></html>""").render()
+    mark_lean(document)
+    tree = _Tree(document.write_pdf(pdf_tags=True))
+    types = tree.types()
+    for expected in ("H1", "P", "Link", "L", "LI", "Figure", "Table", "Caption", "TD"):
+        assert expected in types, expected
+    mapping = resolve1(tree.parent_tree()[0])
+    assert len(mapping) == len(tree.page_mcids(0)) > 0
+    figure = next(element for _, element in tree.elements() if _name(element["S"]) == "Figure")
+    assert resolve1(figure["Alt"]) == b"a pixel"
