@@ -52,6 +52,15 @@ class SealBox:
     def as_info(self) -> str:
         return f"{self.page} {self.x1:.2f} {self.y1:.2f} {self.x2:.2f} {self.y2:.2f}"
 
+    @classmethod
+    def from_info(cls, text: str) -> SealBox:
+        """The inverse of as_info (the PDF's Info /CertsealSealBox). Raises ValueError."""
+        page, x1, y1, x2, y2 = text.split()
+        box = cls(int(page), float(x1), float(y1), float(x2), float(y2))
+        if box.page < 0 or box.x2 <= box.x1 or box.y2 <= box.y1:
+            raise ValueError(f"not a seal box: {text!r}")
+        return box
+
 
 @dataclass(frozen=True)
 class RenderedPdf:

@@ -281,14 +281,25 @@ def _cmd_issue_batch(args: argparse.Namespace) -> int:
 def cmd_sign(args: argparse.Namespace) -> int:
     from service.config import load_config
     from service.files import write_atomic
-    from service.issuing import seal_and_record, seal_key_for
+    from service.issuing import NotARendering, rendered_from_pdf, seal_and_record, seal_key_for, seal_rendered
 
     unsigned, env, meta = _read_certseal_pdf(args.input, args.env, labels=True)
     config = load_config()
     key = seal_key_for(config, env, args.key)
-    result = seal_and_record(unsigned, key, config.environment(env), reference=meta.reference or args.input.stem,
-                             level=args.level)
+    try:
+        # A certseal rendering is sealed as `issue` seals it: the visible seal in its box and,
+        # for the CHED models, the reserved Part III approval field.
+        rendered, missing = rendered_from_pdf(unsigned), None
+    except NotARendering as exc:
+        rendered, missing = None, str(exc)
+    if rendered is not None:
+        result = seal_rendered(rendered, key, config.environment(env), level=args.level)
+    else:
+        result = seal_and_record(unsigned, key, config.environment(env),
+                                 reference=meta.reference or args.input.stem, level=args.level)
     write_atomic(args.output, result.pdf)
+    if missing:
+        print(f"{args.input}: sealed without a visible seal or approval field: {missing}", file=sys.stderr)
     print(f"{args.output}: sealed ({env.value}, PAdES {result.level.value})")
     return EXIT_OK
 

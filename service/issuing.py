@@ -184,6 +184,44 @@ def seal_rendered(
     )
 
 
+class NotARendering(ValueError):
+    """The PDF does not carry what sealing it as an original needs; the message says what."""
+
+
+def rendered_from_pdf(data: bytes) -> RenderedPdf:
+    """A certseal rendering read back from its unsigned PDF (what `certseal sign` seals): the
+    certificate from the embedded certificate.json and the seal's place from Info
+    /CertsealSealBox, both written by the renderer. Raises NotARendering."""
+    import json
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from renderers.model import parse_certificate
+    from renderers.pdf import ATTACHMENT_NAME, SealBox
+    from renderers.metadata import INFO_SEAL_BOX
+    from signer.metadata import read_embedded_file
+
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        embedded = read_embedded_file(reader)
+        info = reader.trailer_view.get("/Info")
+        box_text = None if info is None else info.get_object().get("/" + INFO_SEAL_BOX)
+        pages = int(reader.root["/Pages"]["/Count"])
+    except Exception as exc:  # noqa: BLE001 - pyHanko's read errors on a file that is no rendering
+        raise NotARendering(f"cannot read it: {exc}") from None
+    if embedded is None:
+        raise NotARendering(f"it embeds no {ATTACHMENT_NAME}")
+    if box_text is None:
+        raise NotARendering(f"its Info dictionary has no /{INFO_SEAL_BOX}")
+    try:
+        cert = parse_certificate(json.loads(embedded))
+        box = SealBox.from_info(str(box_text))
+    except ValueError as exc:  # InputError, JSON and seal box errors alike
+        raise NotARendering(f"its embedded data does not make a certificate: {exc}") from None
+    return RenderedPdf(data=data, page_count=pages, certificate=cert, seal_box=box)
+
+
 def original_seal_request(rendered: RenderedPdf, level: Level) -> SealRequest:
     """What sealing a rendered certificate as an original asks for: the visible seal, and the
     model's reserved approval field where the template shows it (`make bench` times exactly

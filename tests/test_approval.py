@@ -451,3 +451,62 @@ def test_cli_approve_end_to_end(cli_home, tmp_path):
     assert approvals[0]["signed_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
     assert approvals[-1]["outcome"].startswith("refused: ") and "already signed" in approvals[-1]["outcome"]
     assert run("audit", "verify", home=cli_home).returncode == 0
+
+
+def test_cli_sign_seals_a_rendered_ched_as_issue_does(cli_home, tmp_path):
+    """`certseal render` then `certseal sign` gives the same original as `certseal issue`: the
+    visible seal in its box, DocMDP P=2 and the empty approval field in the same place, so the
+    Part III follow-up can be signed on it."""
+    from test_cli_end_to_end import CHED_PP_SAMPLE, run
+
+    unsigned, signed, issued = tmp_path / "u.pdf", tmp_path / "s.pdf", tmp_path / "i.pdf"
+    run("render", str(CHED_PP_SAMPLE), "-o", str(unsigned), home=cli_home, check=True)
+    proc = run("sign", str(unsigned), "-o", str(signed), "--level", "B-B", home=cli_home)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    run("issue", str(CHED_PP_SAMPLE), "-o", str(issued), "--level", "B-B", home=cli_home, check=True)
+
+    def shape(pdf: bytes):
+        reader = PdfFileReader(BytesIO(pdf))
+        seal = [ref.get_object() for name, _, ref in fields.enumerate_sig_fields(reader) if name == "CertsealSeal"]
+        _, approval_rect, approval_page = _field_widget(pdf)
+        # Rounded: the seal box read back from the PDF's Info has 2 decimals (0.005 pt apart).
+        return (read_certification_data(reader).permission,
+                [name for name, _, _ in fields.enumerate_sig_fields(reader)],
+                tuple(round(float(v), 1) for v in seal[0]["/Rect"]),
+                tuple(round(v, 1) for v in approval_rect), approval_page)
+
+    assert shape(signed.read_bytes()) == shape(issued.read_bytes())
+    assert shape(signed.read_bytes())[0] is fields.MDPPerm.FILL_FORMS
+
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    (tmp_path / "follow-up.json").write_text(json.dumps({"officer": OFFICER, "decision": "arrival_confirmed", "date": now}))
+    approved = tmp_path / "a.pdf"
+    proc = run("approve", str(signed), "-o", str(approved), "--input", str(tmp_path / "follow-up.json"),
+               home=cli_home)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(run("verify", str(approved), "--json", home=cli_home).stdout)
+    assert report["verdict"] == "NO_LEGAL_VALUE", report["reasons"]
+    assert [s["role"] for s in report["signatures"]] == ["seal", "approval", "timestamp"]  # B-LTA approval
+
+
+def test_cli_sign_of_a_rendering_without_its_data_seals_it_invisibly_and_says_why(cli_home, tmp_path):
+    """A certseal-labelled PDF that lacks the embedded certificate (made without the renderer's
+    attachments, say) is still sealed, invisibly and without an approval field, and the
+    command says why."""
+    from weasyprint import HTML
+
+    from renderers import metadata
+    from renderers.html import render_html
+    from renderers.model import parse_certificate
+    from test_cli_end_to_end import CHED_PP_SAMPLE, run
+
+    cert = parse_certificate(json.loads(CHED_PP_SAMPLE.read_text()))
+    unsigned, signed = tmp_path / "u.pdf", tmp_path / "s.pdf"
+    unsigned.write_bytes(HTML(string=render_html(cert)).render().write_pdf(
+        pdf_variant="pdf/a-3b", finisher=metadata.finisher(cert)))
+    proc = run("sign", str(unsigned), "-o", str(signed), "--level", "B-B", home=cli_home)
+    assert proc.returncode == 0, proc.stderr
+    assert "sealed without a visible seal or approval field: it embeds no certificate.json" in proc.stderr
+    reader = PdfFileReader(BytesIO(signed.read_bytes()))
+    assert [name for name, _, _ in fields.enumerate_sig_fields(reader)] == ["CertsealSeal"]
+    assert read_certification_data(reader).permission is fields.MDPPerm.NO_CHANGES
