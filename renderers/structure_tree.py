@@ -97,14 +97,15 @@ class _PageTree:
                 self.add_content(marked, self.outside())
             return
         tag = _get_pdf_tag(None if box.element is None else box.element_tag)
-        if box.element_tag == "table":
-            if isinstance(box, boxes.TableBox) or getattr(box, "is_table_wrapper", False):
-                self.layout_tables.append(_aria(box, "role") in _PRESENTATIONAL)
-                try:
-                    self.walk_element(box, tag, element)
-                finally:
-                    self.layout_tables.pop()
-                return
+        if getattr(box, "is_table_wrapper", False):
+            # Only the wrapper gets here: the table box inside it has the same HTML element,
+            # so it is passed through as anonymous above.
+            self.layout_tables.append(_aria(box, "role") in _PRESENTATIONAL)
+            try:
+                self.walk_element(box, tag, element)
+            finally:
+                self.layout_tables.pop()
+            return
         self.walk_element(box, tag, element)
 
     def walk_element(self, box, tag: str, element: pydyf.Dictionary) -> None:

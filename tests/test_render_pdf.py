@@ -310,40 +310,37 @@ def test_markup_expat_refuses_still_renders():
     assert "Flower Growers" in texts[0]
 
 
-def test_rendering_pauses_the_collector_and_restores_it():
-    """The cyclic collector is off during a render (see renderers.pdf.collector_paused), back
-    on afterwards, and left off when the application had turned it off itself."""
+def test_rendering_pauses_the_collector_and_restores_it(monkeypatch):
+    """The cyclic collector is off during a render (see renderers.collector), back on
+    afterwards, and left off when the application had turned it off itself."""
     import gc
     import threading
 
+    from renderers.html import render_html
+
     seen = []
-    original = pdf_module._html_to_pdf
+    render = pdf_module._html_to_pdf
 
     def spy(html, cert):
         seen.append(gc.isenabled())
-        return original(html, cert)
+        return render(html, cert)
 
     cert = parse_certificate(sample("roses-ke-nl"))
-    from renderers.html import render_html
-
     html = render_html(cert)
-    pdf_module._html_to_pdf, saved = spy, pdf_module._html_to_pdf
+    monkeypatch.setattr(pdf_module, "_html_to_pdf", spy)
+    assert gc.isenabled()
+    html_to_pdf(html, cert)
+    assert seen == [False] and gc.isenabled()
+    # Two renders in threads: the collector comes back once both are done.
+    threads = [threading.Thread(target=html_to_pdf, args=(html, cert)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == [False, False, False] and gc.isenabled()
+    gc.disable()
     try:
-        assert gc.isenabled()
         html_to_pdf(html, cert)
-        assert seen == [False] and gc.isenabled()
-        # Two renders in threads: the collector comes back once both are done.
-        threads = [threading.Thread(target=html_to_pdf, args=(html, cert)) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert seen == [False, False, False] and gc.isenabled()
-        gc.disable()
-        try:
-            html_to_pdf(html, cert)
-            assert not gc.isenabled()
-        finally:
-            gc.enable()
+        assert not gc.isenabled()
     finally:
-        pdf_module._html_to_pdf = saved
+        gc.enable()
