@@ -22,6 +22,7 @@ from renderers.fetcher import ASSET_BASE, AssetFetcher
 from renderers.model import Certificate, ModelSpec
 from renderers.resources import templates_dir
 from renderers.structure_tree import mark_lean
+from renderers.svg_forms import svg_drawn_once
 
 PDF_VARIANT = "pdf/a-3b"
 ATTACHMENT_NAME = "certificate.json"
@@ -149,8 +150,10 @@ def _html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
             font_config=font_configuration(), stylesheets=stylesheets(cert.model))
         seal_box = _find_seal_box(document)
         mark_lean(document)
-        data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, attachments=_attachments(cert, fetcher),
-                                  finisher=metadata.finisher(cert, seal_box))
+        with svg_drawn_once():
+            data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True,
+                                      attachments=_attachments(cert, fetcher),
+                                      finisher=metadata.finisher(cert, seal_box))
     except FatalURLFetchingError as exc:
         raise UnsafeResourceError(f"{cert.reference}: refused to load {fetcher.refused}") from exc
     return RenderedPdf(data=data, page_count=len(document.pages), certificate=cert, seal_box=seal_box)
