@@ -10,7 +10,8 @@ import pytest
 import qrcode
 
 from renderers.environment import DEFAULT_VERIFICATION_BASE, Environment
-from renderers.html import BoxView, jinja_environment, layout_rows, render_html
+from renderers.html import LANGUAGES_WITH_OWN_FONTS, BoxView, jinja_environment, layout_rows, render_html
+from renderers.resources import templates_dir
 from renderers.model import load_model, parse_certificate
 from renderers.qr import qr_code, verification_url
 from _render_helpers import sample
@@ -45,6 +46,26 @@ def test_same_language_prints_labels_once():
     html = render_html(parse_certificate(data))
     assert "Afzender/exporteur" in html and "Consignor/Exporter" not in html
     assert 'class="l2' not in html
+
+
+@pytest.mark.parametrize("destination, joined", [("en", True), ("fr", True), ("ar", False), ("zh", False)])
+def test_inline_separator_joins_the_second_language_only_where_it_draws_alike(destination, joined):
+    """" / " goes inside a left-to-right second-language span in the page's font; a
+    right-to-left span would draw it at its far end, a CJK span in another font."""
+    data = sample("roses-ke-nl")
+    data["destination_language"] = destination
+    html = render_html(parse_certificate(data))
+    inline = re.findall(r'(<span class="sep"> / </span>)?<span class="l2i" lang="' + destination
+                        + r'"(?: dir="rtl")?>( / )?', html)
+    inline = [(own, inside) for own, inside in inline if own or inside]  # not country names
+    assert len(inline) > 10
+    assert all(bool(inside) == joined and bool(own) != joined for own, inside in inline), inline
+
+
+def test_languages_with_own_fonts_match_the_stylesheet():
+    css = (templates_dir() / "base" / "certificate.css").read_text(encoding="utf-8")
+    styled = set(re.findall(r":lang\((\w+)\)\s*\{\s*font-family", css))
+    assert styled == LANGUAGES_WITH_OWN_FONTS
 
 
 def test_empty_optional_boxes_are_struck_and_choices_ticked(roses_html):
