@@ -36,6 +36,8 @@ from weasyprint.formatting_structure import boxes
 from weasyprint.layout.absolute import AbsolutePlaceholder
 from weasyprint.pdf.tags import _get_pdf_tag
 
+from renderers.marked_content import MarkedContent, join_adjacent_sequences
+
 _MARK = "_certseal_lean_structure_tree"
 # Grouping without meaning of its own: the element's content joins its nearest kept ancestor.
 _TRANSPARENT = frozenset({"Div", "Span", "NonStruct", "TBody"})
@@ -61,7 +63,7 @@ class _PageTree:
         self.page_reference = pdf.page_references[page_number]
         self.tags = tags
         self.annotations = annotations
-        self.nums: dict[int, bytes] = {}
+        self.marked: dict[int, MarkedContent] = {}
 
     def element(self, tag: str, parent: pydyf.Dictionary) -> pydyf.Dictionary:
         element = pydyf.Dictionary({
@@ -73,8 +75,8 @@ class _PageTree:
 
     def add_content(self, box, element: pydyf.Dictionary) -> None:
         mcid = self.tags.pop(box)["mcid"]
+        self.marked[mcid] = MarkedContent(element, len(element["K"]))
         element["K"].append(mcid)
-        self.nums[mcid] = element.reference
 
     def walk(self, box, element: pydyf.Dictionary, parent_node=None) -> None:
         """Attach `box` and its descendants to `element` (creating kept elements on the way).
@@ -292,7 +294,8 @@ def add_lean_tags(pdf: pydyf.PDF, document, pdf_version, page_streams) -> None:
                 tree.walk(child, top)
         if tree.tags:
             raise RuntimeError(f"page {page_number + 1}: {len(tree.tags)} marked contents left out of the structure tree")
-        parent_tree["Nums"].extend([page_number, pydyf.Array(ref for _, ref in sorted(tree.nums.items()))])
+        owners = join_adjacent_sequences(stream.stream, tree.marked)
+        parent_tree["Nums"].extend([page_number, pydyf.Array(owners[mcid].reference for mcid in sorted(owners))])
 
     for index, (reference, annotation) in enumerate(annotations, start=len(document.pages)):
         parent_tree["Nums"].extend([index, reference])
