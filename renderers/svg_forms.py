@@ -49,7 +49,7 @@ def _repeats_on_pages(style) -> bool:
         position = style["position"]
         if position == "fixed" or isinstance(position, tuple):  # a tuple: running(name)
             return True
-        style = style.parent_style
+        style = getattr(style, "parent_style", None)  # the initial style has none
     return False
 
 
