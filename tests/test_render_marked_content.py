@@ -45,10 +45,11 @@ def _unjoined(items, marked):
 
 
 @pytest.mark.skipif(not has_poppler(), reason="poppler-utils not installed")
-@pytest.mark.parametrize("model, name, destination", [
-    ("CHED-PP", "roses-ke-nl", None), ("CHED-PP", "roses-ke-nl", "ar"), ("INTRA", "bovine-nl-be", "zh"),
+@pytest.mark.parametrize("model, name, destination, tree", [
+    ("CHED-PP", "roses-ke-nl", None, True),
+    ("INTRA", "bovine-nl-be", "ar", False),  # poppler takes about 5 s to print a tree
 ])
-def test_joined_sequences_read_look_and_tag_as_before(monkeypatch, model, name, destination):
+def test_joined_sequences_read_look_and_tag_as_before(monkeypatch, model, name, destination, tree):
     data = sample(name, model)
     if destination:
         data["destination_language"] = destination
@@ -57,7 +58,8 @@ def test_joined_sequences_read_look_and_tag_as_before(monkeypatch, model, name, 
     monkeypatch.setattr(structure_tree, "join_adjacent_sequences", _unjoined)
     separate = render_certificate(cert)
     assert 0 < _mcids(joined.data) * 2 < _mcids(separate.data)
-    assert _struct_text(joined.data) == _struct_text(separate.data)
+    if tree:
+        assert _struct_text(joined.data) == _struct_text(separate.data)
     assert page_texts(joined.data) == page_texts(separate.data)
     assert render_pngs(joined, dpi=40) == render_pngs(separate, dpi=40)
 
