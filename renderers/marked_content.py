@@ -10,7 +10,7 @@ the ids say which element content belongs to, not how it was laid out.
 where a sequence ends and the next begins at once, both belong to the same element and the
 second follows the first among that element's kids: the `EMC` and the next `BDC` go, the text
 stays in the same order. The ids left are then renumbered from 0, as the parent tree's
-per-page array wants them. On the 4-page CHED-PP, 700 ids become about 190; every verifier's
+per-page array wants them. On the 4-page CHED-PP, 700 ids become 227; every verifier's
 change analysis walks each id once in /K and once in the parent tree, per revision.
 
 Anything unexpected (an id drawn outside the page stream, as in a transparency group, or
