@@ -20,6 +20,7 @@ from renderers import metadata
 from renderers.collector import collector_paused
 from renderers.fetcher import ASSET_BASE, AssetFetcher
 from renderers.model import Certificate, ModelSpec
+from renderers.page_resources import inherit_shared_resources
 from renderers.resources import templates_dir
 from renderers.structure_tree import mark_lean
 from renderers.svg_forms import svg_drawn_once
@@ -153,10 +154,20 @@ def _html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
         with svg_drawn_once():
             data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True,
                                       attachments=_attachments(cert, fetcher),
-                                      finisher=metadata.finisher(cert, seal_box))
+                                      finisher=_finisher(cert, seal_box))
     except FatalURLFetchingError as exc:
         raise UnsafeResourceError(f"{cert.reference}: refused to load {fetcher.refused}") from exc
     return RenderedPdf(data=data, page_count=len(document.pages), certificate=cert, seal_box=seal_box)
+
+
+def _finisher(cert: Certificate, seal_box: SealBox | None):
+    write_metadata = metadata.finisher(cert, seal_box)
+
+    def finish(document, pdf) -> None:
+        write_metadata(document, pdf)
+        inherit_shared_resources(pdf)
+
+    return finish
 
 
 def _attachments(cert: Certificate, fetcher: AssetFetcher) -> list[Attachment]:

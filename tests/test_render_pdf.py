@@ -3,16 +3,20 @@
 the environment watermark, and a URL fetcher that loads nothing but packaged assets."""
 from __future__ import annotations
 
+import io
 import json
 import re
 
+import pydyf
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 import renderers.pdf as pdf_module
 from renderers.environment import Environment
 from renderers.fetcher import ASSET_BASE, AssetFetcher, RefusedURL
 from renderers.metadata import INFO_KEYS, XMP_NAMESPACE
 from renderers.model import parse_certificate
+from renderers.page_resources import inherit_shared_resources
 from renderers.pdf import ATTACHMENT_NAME, RenderedPdf, UnsafeResourceError, html_to_pdf
 from renderers.render import render_certificate, render_png, render_pngs
 from renderers.samples import list_samples
@@ -173,6 +177,30 @@ def test_acceptance_watermark():
 def test_output_is_deterministic(rendered):
     r = rendered["roses-ke-nl"]
     assert render_certificate(r.cert).data == r.pdf.data
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_pages_inherit_one_resource_dictionary_holding_every_font_they_use(rendered, name):
+    reader = PdfFileReader(io.BytesIO(rendered[name].pdf.data), strict=True)
+    page_tree = reader.root["/Pages"]
+    fonts = set(page_tree["/Resources"]["/Font"])
+    for page in page_tree["/Kids"]:
+        page = page.get_object()
+        assert "/Resources" not in page
+        used = {"/" + m.decode() for m in re.findall(rb"/([A-Za-z0-9]+) [0-9.]+ Tf", page["/Contents"].data)}
+        assert used and used <= fonts
+
+
+def test_pages_with_resources_of_their_own_keep_them():
+    pdf = pydyf.PDF()
+    for name in ("R1", "R2"):
+        resources = pydyf.Dictionary({"Font": pydyf.Dictionary({name: 0})})
+        pdf.add_object(resources)
+        page = pydyf.Dictionary({"Type": "/Page", "Parent": pdf.pages.reference, "Resources": resources.reference})
+        pdf.add_page(page)
+    inherit_shared_resources(pdf)
+    assert "Resources" not in pdf.pages
+    assert all("Resources" in pdf.objects[n] for n in pdf.pages["Kids"][::3])
 
 
 def test_seal_place_is_in_the_certifying_officer_box(rendered):
