@@ -27,9 +27,17 @@ def _pages(pdf: bytes):
     return [page.get_object() for page in reader.root["/Pages"]["/Kids"]]
 
 
+def _resources(page):
+    """The page's resource dictionary, its own or inherited from the page tree."""
+    node = page
+    while "/Resources" not in node:
+        node = node["/Parent"]
+    return node["/Resources"]
+
+
 def _forms_shown(page) -> list[str]:
     """Names of the form XObjects this page's content stream paints, in order."""
-    xobjects = page["/Resources"].get("/XObject", {})
+    xobjects = _resources(page).get("/XObject", {})
     return [name.decode() for name in _DO.findall(page["/Contents"].data)
             if xobjects[f"/{name.decode()}"].get_object()["/Subtype"] == "/Form"]
 
@@ -49,7 +57,7 @@ def test_every_page_shows_the_one_watermark_form():
     # One form, on every page, and nothing else became a form (strike-throughs, QR code).
     assert all(names == shown[0] for names in shown), shown
     assert len(shown[0]) == 1
-    form = pages[0]["/Resources"]["/XObject"][f"/{shown[0][0]}"].get_object()
+    form = _resources(pages[0])["/XObject"][f"/{shown[0][0]}"].get_object()
     assert "/Group" not in form  # a plain form: composited as the inline drawing was
     assert b"BT" in form.data and (b"Tj" in form.data or b"TJ" in form.data)  # the phrases' glyphs
 

@@ -112,6 +112,15 @@ def _page(writer, index: int) -> generic.DictionaryObject:
     return _pages(writer)["/Kids"][index].get_object()
 
 
+def _raw_resources(page):
+    """The page's /Resources entry as stored, its own or the one it inherits from the page
+    tree (certseal names it once, on /Pages)."""
+    node = page
+    while "/Resources" not in node:
+        node = node["/Parent"]
+    return node.raw_get("/Resources")
+
+
 def _content(page) -> bytes:
     contents = page["/Contents"]
     if isinstance(contents, generic.ArrayObject):
@@ -432,7 +441,7 @@ def _add_a_page(writer):
     page = generic.DictionaryObject({
         pdf_name("/Type"): pdf_name("/Page"),
         pdf_name("/MediaBox"): first["/MediaBox"],
-        pdf_name("/Resources"): first.raw_get("/Resources"),
+        pdf_name("/Resources"): _raw_resources(first),
         pdf_name("/Contents"): writer.add_object(generic.StreamObject(
             stream_data=b"BT /Helv 14 Tf 72 760 Td (Annex: additional commodities released) Tj ET")),
     })
@@ -673,8 +682,8 @@ def _pages_from(donor: bytes, pages: range):
         donor_pages = PdfFileReader(BytesIO(donor)).root["/Pages"]["/Kids"]
         for index in pages:
             source, target = donor_pages[index].get_object(), _page(writer, index)
-            for key in ("/Contents", "/Resources"):
-                target[pdf_name(key)] = writer.import_object(source.raw_get(key))
+            target[pdf_name("/Contents")] = writer.import_object(source.raw_get("/Contents"))
+            target[pdf_name("/Resources")] = writer.import_object(_raw_resources(source))
             writer.update_container(target)
     return change
 
