@@ -18,6 +18,7 @@ from weasyprint.urls import FatalURLFetchingError
 
 from renderers import metadata
 from renderers.collector import collector_paused
+from renderers.computed_style import short_style_path
 from renderers.fetcher import ASSET_BASE, AssetFetcher
 from renderers.model import Certificate, ModelSpec
 from renderers.page_resources import inherit_shared_resources
@@ -140,7 +141,7 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 
 
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
-    with collector_paused():
+    with collector_paused(), short_style_path():
         return _html_to_pdf(html, cert)
 
 
