@@ -23,7 +23,7 @@ from renderers.fetcher import ASSET_BASE, AssetFetcher
 from renderers.model import Certificate, ModelSpec
 from renderers.page_resources import inherit_shared_resources
 from renderers.resources import templates_dir
-from renderers.stream_data import serialize_once_from_now, streams_serialized_once
+from renderers.serialized_once import objects_serialized_once, serialize_once_from_now
 from renderers.structure_tree import mark_lean
 from renderers.svg_forms import svg_drawn_once
 
@@ -153,7 +153,7 @@ def _html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
             font_config=font_configuration(), stylesheets=stylesheets(cert.model))
         seal_box = _find_seal_box(document)
         mark_lean(document)
-        with svg_drawn_once(), streams_serialized_once():
+        with svg_drawn_once(), objects_serialized_once():
             data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True,
                                       attachments=_attachments(cert, fetcher),
                                       finisher=_finisher(cert, seal_box))
