@@ -1,0 +1,87 @@
+"""A font's whole file is copied out of HarfBuzz only if something reads it.
+
+For each font a document uses, WeasyPrint copies the entire font file into a Python bytes
+object when it first meets the font (`Font.__init__`), then subsets the font with HarfBuzz
+from HarfBuzz's own face and replaces the copy with the subset. The copy is read only on
+paths certseal's renders do not take (variable or colour fonts, fontTools subsetting). For
+a Chinese destination the Noto CJK collections are 19–27 MB each, copied for each of the
+18 fonts of a 4-page CHED-PP: about 33 ms of a 600 ms render, and that much more peak memory.
+
+Inside `font_files_read_lazily()`, a font's `file_content` starts unread and is copied from
+HarfBuzz when first read, which gives the same bytes since the font keeps its face alive.
+Elsewhere (the bench's naive baseline, say) WeasyPrint copies as usual. It applies only to
+the `Font.__init__` source it was checked against (`ACTIVE`).
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from weasyprint.pdf import fonts as _fonts
+
+# sha256 of inspect.getsource(weasyprint.pdf.fonts.Font.__init__) in WeasyPrint 70.0.
+CHECKED_SOURCE_SHA256 = "1f281166b10302a4278a04384970b91496a19b071e071a4087f77a49bc1487fe"
+_UNREAD = object()
+_KEY = "_certseal_file_content"
+_ENABLED: ContextVar[bool] = ContextVar("certseal_font_files_lazily", default=False)
+_IN_FONT_INIT: ContextVar[bool] = ContextVar("certseal_in_font_init", default=False)
+_copy_out = _fonts.get_hb_object_data
+_font_init = _fonts.Font.__init__
+
+
+def source_sha256() -> str:
+    try:
+        return hashlib.sha256(inspect.getsource(_font_init).encode("utf-8")).hexdigest()
+    except (OSError, TypeError):  # no source shipped: treat as unchecked
+        return ""
+
+
+@contextmanager
+def font_files_read_lazily() -> Iterator[None]:
+    token = _ENABLED.set(True)
+    try:
+        yield
+    finally:
+        _ENABLED.reset(token)
+
+
+class _FileContent:
+    """Font.file_content: stored as WeasyPrint sets it; an unread file is copied on first read."""
+
+    def __get__(self, font, owner=None):
+        if font is None:
+            return self
+        value = font.__dict__[_KEY]
+        if value is _UNREAD:
+            value = font.__dict__[_KEY] = _copy_out(font.hb_face)
+        return value
+
+    def __set__(self, font, value) -> None:
+        font.__dict__[_KEY] = value
+
+
+def _init(font, *args, **kwargs) -> None:
+    if not _ENABLED.get():
+        return _font_init(font, *args, **kwargs)
+    token = _IN_FONT_INIT.set(True)
+    try:
+        _font_init(font, *args, **kwargs)
+    finally:
+        _IN_FONT_INIT.reset(token)
+
+
+def _get_hb_object_data(hb_object, ot_color=None, glyph=None):
+    # Font.__init__ calls it once, for its own face's whole file: leave that unread.
+    if _IN_FONT_INIT.get() and ot_color is None and glyph is None:
+        return _UNREAD
+    return _copy_out(hb_object, ot_color, glyph)
+
+
+ACTIVE = source_sha256() == CHECKED_SOURCE_SHA256
+if ACTIVE:
+    _fonts.Font.file_content = _FileContent()
+    _fonts.Font.__init__ = _init
+    _fonts.get_hb_object_data = _get_hb_object_data
