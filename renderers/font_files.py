@@ -4,8 +4,8 @@ For each font a document uses, WeasyPrint copies the entire font file into a Pyt
 object when it first meets the font (`Font.__init__`), then subsets the font with HarfBuzz
 from HarfBuzz's own face and replaces the copy with the subset. The copy is read only on
 paths certseal's renders do not take (variable or colour fonts, fontTools subsetting). For
-a Chinese destination the Noto CJK collections are 19–27 MB each, copied for each of the
-18 fonts of a 4-page CHED-PP: about 33 ms of a 600 ms render, and that much more peak memory.
+a Chinese destination that is three Noto CJK collections of 19–26 MB, 72 MB per 4-page
+CHED-PP: about 33 ms of a 600 ms render, and that much more peak memory.
 
 Inside `font_files_read_lazily()`, a font's `file_content` starts unread and is copied from
 HarfBuzz when first read, which gives the same bytes since the font keeps its face alive.
