@@ -21,6 +21,7 @@ from renderers.collector import collector_paused
 from renderers.computed_style import short_style_path
 from renderers.fetcher import ASSET_BASE, AssetFetcher
 from renderers.font_files import font_files_read_lazily
+from renderers.font_subset import one_subset_pass
 from renderers.model import Certificate, ModelSpec
 from renderers.page_resources import inherit_shared_resources
 from renderers.resources import templates_dir
@@ -143,7 +144,7 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 
 
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
-    with collector_paused(), short_style_path(), font_files_read_lazily():
+    with collector_paused(), short_style_path(), font_files_read_lazily(), one_subset_pass():
         return _html_to_pdf(html, cert)
 
 
