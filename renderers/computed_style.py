@@ -21,40 +21,25 @@ It applies only where two things hold:
 """
 from __future__ import annotations
 
-import hashlib
-import inspect
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from weasyprint import css as _css
+
+from renderers import scoped_patch
 
 # sha256 of inspect.getsource(ComputedStyle.__missing__) in WeasyPrint 70.0.
 CHECKED_SOURCE_SHA256 = "b318d8efc8ac79d716f05cb81cc3abd65a32bd79601e363b218a32559bb3a5fb"
 _SPECIAL = frozenset({"float", "display", "position", "page"})
-_ENABLED: ContextVar[bool] = ContextVar("certseal_short_style_path", default=False)
+_SCOPE = scoped_patch.Scope("certseal_short_style_path")
+short_style_path = _SCOPE.on  # the block in which certseal's renders take this path
 _general = _css.ComputedStyle.__missing__
 
 
 def source_sha256() -> str:
-    try:
-        return hashlib.sha256(inspect.getsource(_general).encode("utf-8")).hexdigest()
-    except (OSError, TypeError):  # no source shipped: treat as unchecked
-        return ""
-
-
-@contextmanager
-def short_style_path() -> Iterator[None]:
-    token = _ENABLED.set(True)
-    try:
-        yield
-    finally:
-        _ENABLED.reset(token)
+    return scoped_patch.source_sha256(_general)
 
 
 def _missing(self, key):
     parent = self.parent_style
-    if (not _ENABLED.get() or parent is None or key in self.cascaded or key in _SPECIAL
+    if (not _SCOPE.active() or parent is None or key in self.cascaded or key in _SPECIAL
             or key[:2] == "__" or key[:16] == "text_decoration_"):
         return _general(self, key)
     logical = _css.PHYSICAL_FUNCTIONS.get(key)

@@ -14,38 +14,23 @@ the `Font.__init__` source it was checked against (`ACTIVE`).
 """
 from __future__ import annotations
 
-import hashlib
-import inspect
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from weasyprint.pdf import fonts as _fonts
+
+from renderers import scoped_patch
 
 # sha256 of inspect.getsource(weasyprint.pdf.fonts.Font.__init__) in WeasyPrint 70.0.
 CHECKED_SOURCE_SHA256 = "1f281166b10302a4278a04384970b91496a19b071e071a4087f77a49bc1487fe"
 _UNREAD = object()
 _KEY = "_certseal_file_content"
-_ENABLED: ContextVar[bool] = ContextVar("certseal_font_files_lazily", default=False)
-_IN_FONT_INIT: ContextVar[bool] = ContextVar("certseal_in_font_init", default=False)
+_SCOPE = scoped_patch.Scope("certseal_font_files_lazily")
+font_files_read_lazily = _SCOPE.on  # the block in which certseal's renders take this path
+_IN_FONT_INIT = scoped_patch.Scope("certseal_in_font_init")
 _copy_out = _fonts.get_hb_object_data
 _font_init = _fonts.Font.__init__
 
 
 def source_sha256() -> str:
-    try:
-        return hashlib.sha256(inspect.getsource(_font_init).encode("utf-8")).hexdigest()
-    except (OSError, TypeError):  # no source shipped: treat as unchecked
-        return ""
-
-
-@contextmanager
-def font_files_read_lazily() -> Iterator[None]:
-    token = _ENABLED.set(True)
-    try:
-        yield
-    finally:
-        _ENABLED.reset(token)
+    return scoped_patch.source_sha256(_font_init)
 
 
 class _FileContent:
@@ -64,18 +49,15 @@ class _FileContent:
 
 
 def _init(font, *args, **kwargs) -> None:
-    if not _ENABLED.get():
+    if not _SCOPE.active():
         return _font_init(font, *args, **kwargs)
-    token = _IN_FONT_INIT.set(True)
-    try:
+    with _IN_FONT_INIT.on():
         _font_init(font, *args, **kwargs)
-    finally:
-        _IN_FONT_INIT.reset(token)
 
 
 def _get_hb_object_data(hb_object, ot_color=None, glyph=None):
     # Font.__init__ calls it once, for its own face's whole file: leave that unread.
-    if _IN_FONT_INIT.get() and ot_color is None and glyph is None:
+    if _IN_FONT_INIT.active() and ot_color is None and glyph is None:
         return _UNREAD
     return _copy_out(hb_object, ot_color, glyph)
 

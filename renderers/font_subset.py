@@ -16,42 +16,27 @@ renders) and only on the method source it was checked against (`ACTIVE`).
 """
 from __future__ import annotations
 
-import hashlib
-import inspect
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-
 from weasyprint.pdf import fonts as _fonts
 from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
+
+from renderers import scoped_patch
 
 # sha256 of inspect.getsource(weasyprint.pdf.fonts.Font._harfbuzz_subset) in WeasyPrint 70.0.
 CHECKED_SOURCE_SHA256 = "f80805663ede8080a3e1ffff831e20c74bd25fa3b8e4410334ba807158dc685f"
 # The tables WeasyPrint's first pass drops.
 _DROPPED_TABLES = (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GPOS", b"GSUB", b"JSTF",
                    b"LTSH", b"PCLT", b"SVG ")
-_ENABLED: ContextVar[bool] = ContextVar("certseal_one_subset_pass", default=False)
+_SCOPE = scoped_patch.Scope("certseal_one_subset_pass")
+one_subset_pass = _SCOPE.on  # the block in which certseal's renders take this path
 _two_passes = _fonts.Font._harfbuzz_subset
 
 
 def source_sha256() -> str:
-    try:
-        return hashlib.sha256(inspect.getsource(_two_passes).encode("utf-8")).hexdigest()
-    except (OSError, TypeError):  # no source shipped: treat as unchecked
-        return ""
-
-
-@contextmanager
-def one_subset_pass() -> Iterator[None]:
-    token = _ENABLED.set(True)
-    try:
-        yield
-    finally:
-        _ENABLED.reset(token)
+    return scoped_patch.source_sha256(_two_passes)
 
 
 def _subset(font, to_unicode, hinting) -> None:
-    if not _ENABLED.get() or harfbuzz_subset is None:
+    if not _SCOPE.active() or harfbuzz_subset is None:
         return _two_passes(font, to_unicode, hinting)
     subset = _one_pass(font, sorted(to_unicode), hinting)
     if subset is None:
