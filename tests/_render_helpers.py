@@ -126,3 +126,12 @@ def pdffonts(pdf: bytes) -> list[dict[str, str]]:
 
 def has_poppler() -> bool:
     return _have("pdffonts") and _have("pdftoppm")
+
+
+def page_resources(page):
+    """A pyHanko page's /Resources entry as stored (a dictionary or a reference): its own, or
+    the one it inherits from the page tree (certseal names it once, on /Pages)."""
+    node = page
+    while "/Resources" not in node:
+        node = node["/Parent"]
+    return node.raw_get("/Resources")

@@ -17,7 +17,7 @@ import renderers.pdf as pdf_module
 from renderers.model import parse_certificate
 from renderers.render import render_certificate, render_pngs
 from renderers.svg_forms import svg_drawn_once
-from _render_helpers import has_poppler, page_texts, sample
+from _render_helpers import has_poppler, page_resources, page_texts, sample
 
 _DO = re.compile(rb"/(\w+)\s+Do\b")
 
@@ -27,17 +27,9 @@ def _pages(pdf: bytes):
     return [page.get_object() for page in reader.root["/Pages"]["/Kids"]]
 
 
-def _resources(page):
-    """The page's resource dictionary, its own or inherited from the page tree."""
-    node = page
-    while "/Resources" not in node:
-        node = node["/Parent"]
-    return node["/Resources"]
-
-
 def _forms_shown(page) -> list[str]:
     """Names of the form XObjects this page's content stream paints, in order."""
-    xobjects = _resources(page).get("/XObject", {})
+    xobjects = page_resources(page).get_object().get("/XObject", {})
     return [name.decode() for name in _DO.findall(page["/Contents"].data)
             if xobjects[f"/{name.decode()}"].get_object()["/Subtype"] == "/Form"]
 
@@ -57,7 +49,7 @@ def test_every_page_shows_the_one_watermark_form():
     # One form, on every page, and nothing else became a form (strike-throughs, QR code).
     assert all(names == shown[0] for names in shown), shown
     assert len(shown[0]) == 1
-    form = _resources(pages[0])["/XObject"][f"/{shown[0][0]}"].get_object()
+    form = page_resources(pages[0]).get_object()["/XObject"][f"/{shown[0][0]}"].get_object()
     assert "/Group" not in form  # a plain form: composited as the inline drawing was
     assert b"BT" in form.data and (b"Tj" in form.data or b"TJ" in form.data)  # the phrases' glyphs
 

@@ -45,6 +45,7 @@ from _pki_helpers import (  # noqa: F401
     simple_signer,
     _service_pki,
 )
+from _render_helpers import page_resources
 from renderers.environment import Environment
 from signer.pades import seal_pdf
 from signer.report import FindingKind, Verdict
@@ -110,15 +111,6 @@ def _pages(writer) -> generic.DictionaryObject:
 
 def _page(writer, index: int) -> generic.DictionaryObject:
     return _pages(writer)["/Kids"][index].get_object()
-
-
-def _raw_resources(page):
-    """The page's /Resources entry as stored, its own or the one it inherits from the page
-    tree (certseal names it once, on /Pages)."""
-    node = page
-    while "/Resources" not in node:
-        node = node["/Parent"]
-    return node.raw_get("/Resources")
 
 
 def _content(page) -> bytes:
@@ -441,7 +433,7 @@ def _add_a_page(writer):
     page = generic.DictionaryObject({
         pdf_name("/Type"): pdf_name("/Page"),
         pdf_name("/MediaBox"): first["/MediaBox"],
-        pdf_name("/Resources"): _raw_resources(first),
+        pdf_name("/Resources"): page_resources(first),
         pdf_name("/Contents"): writer.add_object(generic.StreamObject(
             stream_data=b"BT /Helv 14 Tf 72 760 Td (Annex: additional commodities released) Tj ET")),
     })
@@ -683,7 +675,7 @@ def _pages_from(donor: bytes, pages: range):
         for index in pages:
             source, target = donor_pages[index].get_object(), _page(writer, index)
             target[pdf_name("/Contents")] = writer.import_object(source.raw_get("/Contents"))
-            target[pdf_name("/Resources")] = writer.import_object(_raw_resources(source))
+            target[pdf_name("/Resources")] = writer.import_object(page_resources(source))
             writer.update_container(target)
     return change
 
