@@ -50,10 +50,10 @@ def serialize_once_from_now() -> None:
         write.final = True
 
 
-def _kept(serialize: Callable[[object], bytes]) -> property:
-    def data(obj: object) -> bytes:
+def _kept(serialize: Callable[[pydyf.Object], bytes]) -> property:
+    def data(obj: pydyf.Object) -> bytes:
         write = _WRITE.get()
-        if write is None or not write.final:
+        if write is None or not write.final or obj.number is None:  # not an indirect object
             return serialize(obj)
         entry = write.kept.get(id(obj))
         if entry is None:

@@ -37,21 +37,29 @@ def test_every_stream_is_deflated_once_and_the_file_is_unchanged(monkeypatch):
     assert deflated_twice > 1.5 * streams  # pydyf's identifier pass, without the block
 
 
+def _indirect(obj: pydyf.Object) -> pydyf.Object:
+    pydyf.PDF().add_object(obj)  # numbered: an object of its own in the file
+    return obj
+
+
 def test_objects_are_kept_only_after_the_finisher_said_so():
     for make, grow in ((lambda: pydyf.Stream([b"0 0 m"]), lambda o: o.stream.append(b"1 1 l")),
                        (lambda: pydyf.Dictionary({"A": 1}), lambda o: o.update({f"K{len(o)}": len(o)})),
                        (lambda: pydyf.Array([1]), lambda o: o.append(2))):
-        plain = make()
+        plain = _indirect(make())
         first = plain.data
         grow(plain)
         assert plain.data != first  # plain pydyf: always serialized afresh
         with objects_serialized_once():
-            obj = make()
+            obj = _indirect(make())
+            direct = make()  # serialized only inside the object that holds it
             before = obj.data
             grow(obj)
             assert obj.data != before  # not final yet: still afresh
             serialize_once_from_now()
-            final = obj.data
+            final, direct_final = obj.data, direct.data
             grow(obj)
+            grow(direct)
             assert obj.data == final  # kept
+            assert direct.data != direct_final  # not kept
         assert obj.data != final  # the block is over
