@@ -1,0 +1,151 @@
+"""Line breaks are remembered across renders (renderers.first_lines), and the PDF is the one
+WeasyPrint gives when it shapes every text anew."""
+from __future__ import annotations
+
+import contextlib
+import weakref
+from math import inf
+
+import pytest
+from weasyprint.css.properties import INITIAL_VALUES
+
+import renderers.first_lines as first_lines
+import renderers.pdf as pdf_module
+from renderers.model import parse_certificate
+from renderers.render import render_certificate
+from _render_helpers import sample
+
+_SPLIT = first_lines._split_first_line
+
+
+@pytest.fixture
+def empty_cache(monkeypatch):
+    monkeypatch.setattr(first_lines, "_caches", weakref.WeakKeyDictionary())
+
+
+@pytest.fixture
+def shaped(monkeypatch, empty_cache) -> list[str]:
+    """The texts WeasyPrint itself shapes (cache misses), in order."""
+    texts: list[str] = []
+
+    def counting(text, *args, **kwargs):
+        texts.append(text)
+        return _SPLIT(text, *args, **kwargs)
+
+    monkeypatch.setattr(first_lines, "_split_first_line", counting)
+    return texts
+
+
+def test_checked_against_the_installed_weasyprint():
+    # Fails after a WeasyPrint upgrade that changed split_first_line, Layout or the font
+    # description: check _PROPERTIES still lists every style property they read, and that
+    # the answer's Layout is still deactivated, then update the checksum.
+    assert first_lines.ACTIVE, first_lines.source_sha256()
+
+
+def _uncached(monkeypatch, cert) -> bytes:
+    with monkeypatch.context() as patch:
+        patch.setattr(pdf_module, "first_lines_remembered", contextlib.nullcontext)
+        return render_certificate(cert).data
+
+
+def _with_fresh_values(data: dict, tag: str) -> dict:
+    fields = data["fields"]
+    for party in ("consignor", "consignee", "operator_responsible"):
+        fields[party]["name"] += f" {tag}"
+        fields[party]["address"] += f"\n{tag} Postbus"
+    return data
+
+
+@pytest.mark.parametrize("destination", ["en", "ar"])  # Latin; Arabic: right to left, joined
+def test_the_pdf_is_the_one_without_the_cache(monkeypatch, shaped, destination):
+    earlier = _with_fresh_values(sample("roses-ke-nl"), "Alpha")
+    later = _with_fresh_values(sample("roses-ke-nl"), "Bravo Charlie")
+    for data in (earlier, later):
+        data["destination_language"] = destination
+    earlier_cert, later_cert = parse_certificate(earlier), parse_certificate(later)
+
+    cold = render_certificate(earlier_cert).data  # an empty cache: repeats within the render
+    misses_before = len(shaped)
+    warm = render_certificate(later_cert).data  # the labels remembered, new values
+    shaped_later = shaped[misses_before:]
+    assert shaped_later and any("Bravo" in text for text in shaped_later)
+    assert len(shaped_later) < misses_before / 2
+    assert cold == _uncached(monkeypatch, earlier_cert)
+    assert warm == _uncached(monkeypatch, later_cert)
+
+
+def test_a_second_render_of_a_certificate_shapes_no_first_line_again(shaped):
+    cert = parse_certificate(sample("bovine-nl-be", "INTRA"))
+    first = render_certificate(cert).data
+    assert len(shaped) > 100
+    shaped.clear()
+    assert render_certificate(cert).data == first
+    assert shaped == []
+
+
+def _style(**values):
+    """The kind of plain style WeasyPrint's SVG text builds: initial values, a font config."""
+    class Style(dict):
+        pass
+
+    style = Style(INITIAL_VALUES)
+    style.font_config = pdf_module.font_configuration()
+    style.update({"font_family": ("DejaVu Sans",), "font_size": 12.0, **values})
+    return style
+
+
+def _split(text, style, max_width=60.0):
+    return first_lines.split_first_line(text, style, None, max_width, 0)
+
+
+def test_each_caller_gets_its_own_layout(shaped):
+    style = _style()
+    with first_lines.first_lines_remembered():
+        first = _split("Consignor exporter", style)
+        second = _split("Consignor exporter", style)
+    assert shaped == ["Consignor exporter"]
+    assert first[1:] == second[1:] and first[2] is not None  # the line was broken
+    assert first[0] is not second[0] and vars(first[0]) == vars(second[0])
+    first[0].text = "changed by a draw step"
+    with first_lines.first_lines_remembered():
+        assert _split("Consignor exporter", style)[0].text == second[0].text
+
+
+def test_a_style_property_or_width_that_differs_shapes_again(shaped):
+    with first_lines.first_lines_remembered():
+        _split("Consignor exporter", _style())
+        _split("Consignor exporter", _style(), max_width=200.0)
+        _split("Consignor exporter", _style(font_weight=700))
+        _split("Consignor exporter", _style(letter_spacing=1.5))
+        _split("Consignor exporter", _style(lang="nl"))
+        _split("Consignor exporter", _style(font_family=["DejaVu Sans"]))  # as SVG text sets it
+    assert len(shaped) == 5
+
+
+def test_unhashable_styles_and_calls_outside_the_scope_are_not_kept(shaped):
+    font_config = pdf_module.font_configuration()
+    unhashable = _style(font_variation_settings=[["wght", 500]])
+    with first_lines.first_lines_remembered():
+        _split("Watermark", unhashable, inf)
+        _split("Watermark", unhashable, inf)
+    _split("Outside", _style())
+    _split("Outside", _style())
+    assert len(shaped) == 4
+    assert first_lines.cache_size(font_config) == 0
+
+
+def test_the_cache_is_bounded_least_recently_used_first(monkeypatch, shaped):
+    monkeypatch.setattr(first_lines, "MAX_ENTRIES", 3)
+    font_config = pdf_module.font_configuration()
+    style = _style()
+    with first_lines.first_lines_remembered():
+        for text in ("one", "two", "three"):
+            _split(text, style)
+        _split("one", style)  # used again: "two" is now the least recently used
+        _split("four", style)
+        assert first_lines.cache_size(font_config) == 3
+        shaped.clear()
+        _split("one", style)
+        _split("two", style)
+    assert shaped == ["two"]
