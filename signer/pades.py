@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from io import BytesIO
 
 from asn1crypto import x509 as asn1_x509
@@ -32,6 +33,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko_certvalidator import ValidationContext
 
 from renderers.environment import Environment
+from signer import reserved_space
 from signer._aio import run_sync
 from signer.appearance import FieldPlace, SealAppearance
 from signer.errors import SealingError
@@ -59,7 +61,7 @@ class SealServices:
     def timestamper(self) -> HTTPTimeStamper:
         if not self.tsa_url:
             raise SealingError("no timestamp authority (TSA) is configured; levels above B-B need one")
-        return HTTPTimeStamper(self.tsa_url, timeout=self.timeout)
+        return _timestamper(self.tsa_url, self.timeout)
 
     def validation_context(self) -> ValidationContext:
         # "require": every certificate below the root must have revocation data we can embed;
@@ -98,6 +100,15 @@ class SealResult:
 
 def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
+
+
+@cache
+def _timestamper(tsa_url: str, timeout: float) -> HTTPTimeStamper:
+    """One per TSA and process. pyHanko's timestamper keeps the dummy token it asks the TSA
+    for to size the signature and document timestamp; a new one per seal asked the TSA for
+    that dummy on every seal, one round trip in three. It opens an HTTP session per request
+    (no session is given), so it is not tied to one event loop."""
+    return HTTPTimeStamper(tsa_url, timeout=timeout)
 
 
 def _check_level(level: str | Level) -> Level:
@@ -226,12 +237,13 @@ def pades_metadata(
 
 
 async def run_signer(
-    pdf_signer: signers.PdfSigner, writer: IncrementalPdfFileWriter, level: Level, vc: ValidationContext | None
+    pdf_signer: signers.PdfSigner, writer: IncrementalPdfFileWriter, level: Level, vc: ValidationContext | None,
+    *, bytes_reserved: int | None = None,
 ) -> bytes:
     """Sign, turning pyHanko's errors into SealingError, and close the context's HTTP session."""
     out = BytesIO()
     try:
-        await pdf_signer.async_sign_pdf(writer, output=out)
+        await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=bytes_reserved)
     except SealingError:
         raise
     except Exception as e:
@@ -260,8 +272,20 @@ async def seal_document_async(
     services: SealServices | None = None,
 ) -> SealResult:
     """Seal and return the original with what the audit trail records about it."""
+    settings = (DIGEST_ALGORITHM, request.level, services.tsa_url if services is not None else None)
+    reserved = reserved_space.known(key.signer, settings)
     writer, pdf_signer, vc = _prepare(unsigned, key, request, services)
-    pdf = await run_signer(pdf_signer, writer, request.level, vc)
+    try:
+        pdf = await run_signer(pdf_signer, writer, request.level, vc, bytes_reserved=reserved)
+    except SealingError as e:
+        if reserved is None or reserved_space.TOO_SMALL_MESSAGE not in str(e.__cause__):
+            raise
+        reserved_space.forget(key.signer, settings)
+        reserved = None
+        writer, pdf_signer, vc = _prepare(unsigned, key, request, services)
+        pdf = await run_signer(pdf_signer, writer, request.level, vc)
+    if reserved is None:
+        reserved_space.remember(key.signer, settings, pdf, len(unsigned))
     timestamp = None
     if request.level.needs_tsa:
         (seal,) = [s for s in PdfFileReader(BytesIO(pdf)).embedded_regular_signatures][:1]
