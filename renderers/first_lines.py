@@ -56,7 +56,7 @@ _PROPERTIES = (
 )
 # About 900 calls per 4-page certificate, half of them distinct; about 1 kB per answer: room
 # for the labels of every model in several language pairs beside a long consignment's values.
-MAX_ENTRIES = 10_000
+MAX_ENTRIES = 5_000
 _SCOPE = scoped_patch.Scope("certseal_first_lines_remembered")
 first_lines_remembered = _SCOPE.on  # the block in which certseal's renders use the cache
 _split_first_line = _line_break.split_first_line
