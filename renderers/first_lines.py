@@ -6,8 +6,8 @@ costliest text step of a render (about 17 % of py-spy's samples, 4-page CHED-PP,
 calls), and most of its calls repeat from one certificate to the next: the box labels of a
 model in a language pair do not change, and within one render the preferred-width pass and
 the layout fit many texts twice. Its answer depends only on its arguments, the style
-properties it and Pango's layout set-up read (`_PROPERTIES`), and the font configuration;
-WeasyPrint hands back a deactivated `Layout` (text and a few metrics, no Pango object),
+properties it and Pango's layout set-up read (`text_memory.TEXT_PROPERTIES`), and the font
+configuration; WeasyPrint hands back a deactivated `Layout` (text and a few metrics, no Pango object),
 which the draw step re-shapes. So a remembered answer gives the same PDF, byte for byte; each
 caller gets its own copy of the `Layout`, since drawing re-activates and may change it.
 Per nl+en CHED-PP render with the labels remembered: 2.88 -> 2.64 G instructions (-8 %);
@@ -17,8 +17,9 @@ its instruction count says).
 
 Not remembered: styles whose values are not hashable (sets and lists are taken as their
 frozen twins), a hyphenation zone holding a math function (resolved against the whole
-style), and an answer that is not a deactivated `Layout`. The cache is per `FontConfiguration` (certseal
-keeps one per process) and bounded (least recently used answers go first). Like WeasyPrint's
+style), and an answer that is not a deactivated `Layout`. The cache is per
+`FontConfiguration` (certseal keeps one per process) and bounded (least recently used
+answers go first). Like WeasyPrint's
 own strut cache on the font configuration, it assumes no @font-face rule is added to a
 configuration once texts were laid out with it: certseal's stylesheets have none, and they
 are parsed before the first render.
@@ -30,38 +31,24 @@ was checked against (`ACTIVE`).
 from __future__ import annotations
 
 import hashlib
-import weakref
-from collections import OrderedDict
 
-from weasyprint.css import check_math
 from weasyprint.layout import inline as _inline
 from weasyprint.layout import preferred as _preferred
 from weasyprint.text import fonts as _fonts
 from weasyprint.text import line_break as _line_break
 
 from renderers import scoped_patch
+from renderers.text_memory import PerFontConfiguration, text_style_values
 
 # sha256 over the sources the cache key was read from (see `source_sha256`), WeasyPrint 70.0.
 CHECKED_SOURCE_SHA256 = "0d48dacda0ca0aeb53d03ae05bacc6dd3123dff443fba3729fa319239809549d"
-# Every style property split_first_line, Layout (set-up, text, tabs), first_line_metrics,
-# get_font_description and font_features read.
-_PROPERTIES = (
-    "white_space", "font_size", "direction", "font_language_override", "lang", "font_family",
-    "font_style", "font_stretch", "font_weight", "font_variant_caps", "font_variation_settings",
-    "font_kerning", "font_variant_ligatures", "font_variant_position", "font_variant_numeric",
-    "font_variant_alternates", "font_variant_east_asian", "font_feature_settings",
-    "text_decoration_line", "word_spacing", "letter_spacing", "overflow_wrap", "word_break",
-    "tab_size", "hyphens", "hyphenate_limit_chars", "hyphenate_limit_zone",
-    "hyphenate_character",
-)
 # About 900 calls per 4-page certificate, half of them distinct; about 1 kB per answer: room
 # for the labels of every model in several language pairs beside a long consignment's values.
-MAX_ENTRIES = 5_000
+_answers = PerFontConfiguration(max_entries=5_000)
 _SCOPE = scoped_patch.Scope("certseal_first_lines_remembered")
 first_lines_remembered = _SCOPE.on  # the block in which certseal's renders use the cache
 _split_first_line = _line_break.split_first_line
 _Layout = _line_break.Layout
-_caches: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # FontConfiguration → answers
 
 
 def _checked_sources() -> tuple:
@@ -75,28 +62,7 @@ def source_sha256() -> str:
 
 
 def cache_size(font_config) -> int:
-    cache = _caches.get(font_config)
-    return 0 if cache is None else len(cache)
-
-
-def _key(text, style, max_width, justification_spacing, is_line_start, minimum) -> tuple | None:
-    """None when the answer cannot be remembered."""
-    if check_math(style["hyphenate_limit_zone"]):
-        return None
-    values = []
-    for name in _PROPERTIES:
-        value = style[name]
-        if type(value) is set:
-            value = frozenset(value)
-        elif type(value) is list:  # the SVG text's font family: only ever joined
-            value = tuple(value)
-        values.append(value)
-    key = (text, max_width, justification_spacing, is_line_start, minimum, *values)
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    return _answers.size(font_config)
 
 
 def _copy(layout):
@@ -110,26 +76,19 @@ def split_first_line(text, style, context, max_width, justification_spacing,
     if not _SCOPE.active():
         return _split_first_line(text, style, context, max_width, justification_spacing,
                                  is_line_start, minimum)
-    key = _key(text, style, max_width, justification_spacing, is_line_start, minimum)
-    if key is None:
+    style_values = text_style_values(style)
+    if style_values is None:
         return _split_first_line(text, style, context, max_width, justification_spacing,
                                  is_line_start, minimum)
-    font_config = style.font_config
-    cache = _caches.get(font_config)
-    if cache is None:
-        cache = _caches[font_config] = OrderedDict()
-    answer = cache.get(key)
+    key = (text, max_width, justification_spacing, is_line_start, minimum, style_values)
+    answer = _answers.get(style.font_config, key)
     if answer is None:
         answer = _split_first_line(text, style, context, max_width, justification_spacing,
                                    is_line_start, minimum)
         layout = answer[0]
         if type(layout) is not _Layout or hasattr(layout, "layout"):
             return answer  # not the deactivated Layout this was checked with: not kept
-        cache[key] = answer
-        if len(cache) > MAX_ENTRIES:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(key)
+        _answers.put(style.font_config, key, answer)
     return (_copy(answer[0]), *answer[1:])
 
 

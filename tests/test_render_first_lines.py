@@ -3,7 +3,6 @@ WeasyPrint gives when it shapes every text anew."""
 from __future__ import annotations
 
 import contextlib
-import weakref
 from math import inf
 
 import pytest
@@ -13,6 +12,7 @@ import renderers.first_lines as first_lines
 import renderers.pdf as pdf_module
 from renderers.model import parse_certificate
 from renderers.render import render_certificate
+from renderers.text_memory import PerFontConfiguration
 from _render_helpers import sample
 
 _SPLIT = first_lines._split_first_line
@@ -20,7 +20,7 @@ _SPLIT = first_lines._split_first_line
 
 @pytest.fixture
 def empty_cache(monkeypatch):
-    monkeypatch.setattr(first_lines, "_caches", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(first_lines, "_answers", PerFontConfiguration(max_entries=5_000))
 
 
 @pytest.fixture
@@ -38,8 +38,8 @@ def shaped(monkeypatch, empty_cache) -> list[str]:
 
 def test_checked_against_the_installed_weasyprint():
     # Fails after a WeasyPrint upgrade that changed split_first_line, Layout or the font
-    # description: check _PROPERTIES still lists every style property they read, and that
-    # the answer's Layout is still deactivated, then update the checksum.
+    # description: check text_memory.TEXT_PROPERTIES still lists every style property they
+    # read, and that the answer's Layout is still deactivated, then update the checksum.
     assert first_lines.ACTIVE, first_lines.source_sha256()
 
 
@@ -136,7 +136,7 @@ def test_unhashable_styles_and_calls_outside_the_scope_are_not_kept(shaped):
 
 
 def test_the_cache_is_bounded_least_recently_used_first(monkeypatch, shaped):
-    monkeypatch.setattr(first_lines, "MAX_ENTRIES", 3)
+    monkeypatch.setattr(first_lines._answers, "max_entries", 3)
     font_config = pdf_module.font_configuration()
     style = _style()
     with first_lines.first_lines_remembered():

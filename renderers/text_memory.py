@@ -1,0 +1,83 @@
+"""What certseal's text caches share (renderers.first_lines, renderers.drawn_lines): the part
+of a key a text's style makes, and bounded memories kept per font configuration.
+
+A text is shaped the same way whenever its text properties (`TEXT_PROPERTIES`: every style
+property WeasyPrint's Pango layout set-up, line splitting and font description read) and the
+font configuration are the same. certseal keeps one FontConfiguration per process; a memory
+is held for it weakly and forgets its least recently used entries first.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Hashable
+
+from weasyprint.css import check_math
+
+TEXT_PROPERTIES = (
+    "white_space", "font_size", "direction", "font_language_override", "lang", "font_family",
+    "font_style", "font_stretch", "font_weight", "font_variant_caps", "font_variation_settings",
+    "font_kerning", "font_variant_ligatures", "font_variant_position", "font_variant_numeric",
+    "font_variant_alternates", "font_variant_east_asian", "font_feature_settings",
+    "text_decoration_line", "word_spacing", "letter_spacing", "overflow_wrap", "word_break",
+    "tab_size", "hyphens", "hyphenate_limit_chars", "hyphenate_limit_zone",
+    "hyphenate_character",
+)
+
+
+def text_style_values(style) -> tuple | None:
+    """The style's text properties as a hashable tuple; None when they cannot key a memory
+    (an unhashable value, or a hyphenation zone holding a math function, which is resolved
+    against the whole style)."""
+    if check_math(style["hyphenate_limit_zone"]):
+        return None
+    values = []
+    for name in TEXT_PROPERTIES:
+        value = style[name]
+        if type(value) is set:
+            value = frozenset(value)
+        elif type(value) is list:  # the SVG text's font family: only ever joined
+            value = tuple(value)
+        values.append(value)
+    values = tuple(values)
+    try:
+        hash(values)
+    except TypeError:
+        return None
+    return values
+
+
+class PerFontConfiguration:
+    """A bounded memory per FontConfiguration, least recently used entries forgotten first."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._memories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()  # the API renders in several threads
+
+    def get(self, font_config, key: Hashable):
+        with self._lock:
+            memory = self._memories.get(font_config)
+            if memory is None:
+                return None
+            value = memory.get(key)
+            if value is not None:
+                memory.move_to_end(key)
+            return value
+
+    def put(self, font_config, key: Hashable, value) -> None:
+        with self._lock:
+            memory = self._memories.get(font_config)
+            if memory is None:
+                memory = self._memories[font_config] = OrderedDict()
+            memory[key] = value
+            while len(memory) > self.max_entries:
+                memory.popitem(last=False)
+
+    def size(self, font_config) -> int:
+        memory = self._memories.get(font_config)
+        return 0 if memory is None else len(memory)
+
+    def clear(self) -> None:
+        self._memories = weakref.WeakKeyDictionary()
