@@ -20,6 +20,7 @@ from renderers import metadata
 from renderers.collector import collector_paused
 from renderers.computed_style import short_style_path
 from renderers.fetcher import ASSET_BASE, AssetFetcher
+from renderers.drawn_lines import drawn_lines_remembered
 from renderers.first_lines import first_lines_remembered
 from renderers.font_files import font_files_read_lazily
 from renderers.font_subset import one_subset_pass
@@ -145,8 +146,8 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 
 
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
-    with (collector_paused(), short_style_path(), first_lines_remembered(), font_files_read_lazily(),
-          one_subset_pass()):
+    with (collector_paused(), short_style_path(), first_lines_remembered(), drawn_lines_remembered(),
+          font_files_read_lazily(), one_subset_pass()):
         return _html_to_pdf(html, cert)
 
 
