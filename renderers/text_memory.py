@@ -29,7 +29,23 @@ TEXT_PROPERTIES = (
 def text_style_values(style) -> tuple | None:
     """The style's text properties as a hashable tuple; None when they cannot key a memory
     (an unhashable value, or a hyphenation zone holding a math function, which is resolved
-    against the whole style)."""
+    against the whole style).
+
+    Kept on the style: its text is fitted and drawn several times (every line, both
+    preferred widths, the drawing). WeasyPrint sets a style's text properties while it builds
+    the boxes, before any text is laid out, and a style it changes later is a copy, which
+    starts without this."""
+    kept = style.__dict__.get(_KEPT, _NOT_YET)
+    if kept is _NOT_YET:
+        kept = style.__dict__[_KEPT] = _read_text_style_values(style)
+    return kept
+
+
+_KEPT = "_certseal_text_style_values"
+_NOT_YET = object()
+
+
+def _read_text_style_values(style) -> tuple | None:
     if check_math(style["hyphenate_limit_zone"]):
         return None
     values = []
