@@ -29,6 +29,7 @@ from renderers.page_resources import inherit_shared_resources
 from renderers.resources import templates_dir
 from renderers.serialized_once import objects_serialized_once, serialize_once_from_now
 from renderers.structure_tree import mark_lean
+from renderers.struts import struts_kept
 from renderers.svg_forms import svg_drawn_once
 
 PDF_VARIANT = "pdf/a-3b"
@@ -146,8 +147,8 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 
 
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
-    with (collector_paused(), short_style_path(), first_lines_remembered(), drawn_lines_remembered(),
-          font_files_read_lazily(), one_subset_pass()):
+    with (collector_paused(), short_style_path(), struts_kept(), first_lines_remembered(),
+          drawn_lines_remembered(), font_files_read_lazily(), one_subset_pass()):
         return _html_to_pdf(html, cert)
 
 
