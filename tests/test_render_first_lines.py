@@ -149,3 +149,19 @@ def test_the_cache_is_bounded_least_recently_used_first(monkeypatch, shaped):
         _split("one", style)
         _split("two", style)
     assert shaped == ["two"]
+
+
+def test_a_template_reload_starts_from_a_new_font_configuration():
+    # A stylesheet may declare other fonts after a reload: nothing shaped before may be reused.
+    import renderers.drawn_lines as drawn_lines
+    from renderers.reload import clear_caches
+
+    cert = parse_certificate(sample("bovine-nl-be", "INTRA"))
+    rendered = render_certificate(cert).data
+    before = pdf_module.font_configuration()
+    assert first_lines.cache_size(before) > 0 and drawn_lines.cache_size(before) > 0
+    clear_caches()
+    after = pdf_module.font_configuration()
+    assert after is not before
+    assert first_lines.cache_size(after) == 0 and drawn_lines.cache_size(after) == 0
+    assert render_certificate(cert).data == rendered
