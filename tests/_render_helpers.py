@@ -27,6 +27,45 @@ def sample(name: str, model: str = "CHED-PP") -> dict:
     return copy.deepcopy(load_sample(model, name))
 
 
+def sample_certificate(name: str, model: str = "CHED-PP", destination: str | None = None):
+    """A packaged sample as a Certificate, its destination language switched if given."""
+    from renderers.model import parse_certificate
+
+    data = sample(name, model)
+    if destination:
+        data["destination_language"] = destination
+    return parse_certificate(data)
+
+
+def renamed_samples(destination: str, *tags: str) -> list:
+    """The CHED-PP sample as Certificates with the destination language given, one per tag,
+    each tag added to the parties' names and addresses: values no earlier render laid out,
+    beside the same labels."""
+    from renderers.model import parse_certificate
+
+    certificates = []
+    for tag in tags:
+        data = sample("roses-ke-nl")
+        data["destination_language"] = destination
+        for party in ("consignor", "consignee", "operator_responsible"):
+            data["fields"][party]["name"] += f" {tag}"
+            data["fields"][party]["address"] += f"\n{tag} Postbus"
+        certificates.append(parse_certificate(data))
+    return certificates
+
+
+def render_without(monkeypatch, cert, scope: str) -> bytes:
+    """The certificate rendered with one of renderers.pdf's scopes (e.g. a cache) left out."""
+    import contextlib
+
+    import renderers.pdf as pdf_module
+    from renderers.render import render_certificate
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pdf_module, scope, contextlib.nullcontext)
+        return render_certificate(cert).data
+
+
 def _document(pdf: bytes) -> PDFDocument:
     return PDFDocument(PDFParser(io.BytesIO(pdf)))
 

@@ -10,10 +10,9 @@ from weasyprint import HTML
 import renderers.drawn_lines as drawn_lines
 import renderers.pdf as pdf_module
 from renderers.first_lines import first_lines_remembered
-from renderers.model import parse_certificate
 from renderers.render import render_certificate
 from renderers.text_memory import PerFontConfiguration
-from _render_helpers import page_texts, sample
+from _render_helpers import page_texts, renamed_samples, render_without, sample_certificate
 
 _REACTIVATE = drawn_lines._reactivate
 
@@ -40,25 +39,9 @@ def test_checked_against_the_installed_weasyprint():
     assert drawn_lines.ACTIVE, drawn_lines.source_sha256()
 
 
-def _without_memory(monkeypatch, cert) -> bytes:
-    with monkeypatch.context() as patch:
-        patch.setattr(pdf_module, "drawn_lines_remembered", contextlib.nullcontext)
-        return render_certificate(cert).data
-
-
-def _with_fresh_values(data: dict, tag: str) -> dict:
-    for party in ("consignor", "consignee"):
-        data["fields"][party]["name"] += f" {tag}"
-    return data
-
-
 @pytest.mark.parametrize("destination", ["en", "ar", "zh"])
 def test_the_pdf_is_the_one_drawn_without_memory(monkeypatch, reactivated, destination):
-    earlier = _with_fresh_values(sample("roses-ke-nl"), "Alpha")
-    later = _with_fresh_values(sample("roses-ke-nl"), "Bravo")
-    for data in (earlier, later):
-        data["destination_language"] = destination
-    earlier_cert, later_cert = parse_certificate(earlier), parse_certificate(later)
+    earlier_cert, later_cert = renamed_samples(destination, "Alpha", "Bravo")
     first = render_certificate(earlier_cert).data  # every line seen once
     second = render_certificate(earlier_cert).data  # and recorded
     drawn_before = len(reactivated)
@@ -66,12 +49,12 @@ def test_the_pdf_is_the_one_drawn_without_memory(monkeypatch, reactivated, desti
     drawn_later = reactivated[drawn_before:]
     assert any("Bravo" in text for text in drawn_later)
     assert len(drawn_later) < drawn_before / 6
-    assert first == second == _without_memory(monkeypatch, earlier_cert)
-    assert replayed == _without_memory(monkeypatch, later_cert)
+    assert first == second == render_without(monkeypatch, earlier_cert, "drawn_lines_remembered")
+    assert replayed == render_without(monkeypatch, later_cert, "drawn_lines_remembered")
 
 
 def test_a_line_is_replayed_from_its_third_drawing_on(reactivated):
-    cert = parse_certificate(sample("bovine-nl-be", "INTRA"))
+    cert = sample_certificate("bovine-nl-be", "INTRA")
     drawn = [render_certificate(cert).data]
     once = len(reactivated)
     drawn.append(render_certificate(cert).data)

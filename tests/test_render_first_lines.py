@@ -2,7 +2,6 @@
 WeasyPrint gives when it shapes every text anew."""
 from __future__ import annotations
 
-import contextlib
 from math import inf
 
 import pytest
@@ -10,10 +9,9 @@ from weasyprint.css.properties import INITIAL_VALUES
 
 import renderers.first_lines as first_lines
 import renderers.pdf as pdf_module
-from renderers.model import parse_certificate
 from renderers.render import render_certificate
 from renderers.text_memory import PerFontConfiguration
-from _render_helpers import sample
+from _render_helpers import renamed_samples, render_without, sample_certificate
 
 _SPLIT = first_lines._split_first_line
 
@@ -43,27 +41,9 @@ def test_checked_against_the_installed_weasyprint():
     assert first_lines.ACTIVE, first_lines.source_sha256()
 
 
-def _uncached(monkeypatch, cert) -> bytes:
-    with monkeypatch.context() as patch:
-        patch.setattr(pdf_module, "first_lines_remembered", contextlib.nullcontext)
-        return render_certificate(cert).data
-
-
-def _with_fresh_values(data: dict, tag: str) -> dict:
-    fields = data["fields"]
-    for party in ("consignor", "consignee", "operator_responsible"):
-        fields[party]["name"] += f" {tag}"
-        fields[party]["address"] += f"\n{tag} Postbus"
-    return data
-
-
 @pytest.mark.parametrize("destination", ["en", "ar"])  # Latin; Arabic: right to left, joined
 def test_the_pdf_is_the_one_without_the_cache(monkeypatch, shaped, destination):
-    earlier = _with_fresh_values(sample("roses-ke-nl"), "Alpha")
-    later = _with_fresh_values(sample("roses-ke-nl"), "Bravo Charlie")
-    for data in (earlier, later):
-        data["destination_language"] = destination
-    earlier_cert, later_cert = parse_certificate(earlier), parse_certificate(later)
+    earlier_cert, later_cert = renamed_samples(destination, "Alpha", "Bravo Charlie")
 
     cold = render_certificate(earlier_cert).data  # an empty cache: repeats within the render
     misses_before = len(shaped)
@@ -71,12 +51,12 @@ def test_the_pdf_is_the_one_without_the_cache(monkeypatch, shaped, destination):
     shaped_later = shaped[misses_before:]
     assert shaped_later and any("Bravo" in text for text in shaped_later)
     assert len(shaped_later) < misses_before / 2
-    assert cold == _uncached(monkeypatch, earlier_cert)
-    assert warm == _uncached(monkeypatch, later_cert)
+    assert cold == render_without(monkeypatch, earlier_cert, "first_lines_remembered")
+    assert warm == render_without(monkeypatch, later_cert, "first_lines_remembered")
 
 
 def test_a_second_render_of_a_certificate_shapes_no_first_line_again(shaped):
-    cert = parse_certificate(sample("bovine-nl-be", "INTRA"))
+    cert = sample_certificate("bovine-nl-be", "INTRA")
     first = render_certificate(cert).data
     assert len(shaped) > 100
     shaped.clear()
@@ -156,7 +136,7 @@ def test_a_template_reload_starts_from_a_new_font_configuration():
     import renderers.drawn_lines as drawn_lines
     from renderers.reload import clear_caches
 
-    cert = parse_certificate(sample("bovine-nl-be", "INTRA"))
+    cert = sample_certificate("bovine-nl-be", "INTRA")
     rendered = render_certificate(cert).data
     before = pdf_module.font_configuration()
     assert first_lines.cache_size(before) > 0 and drawn_lines.cache_size(before) > 0

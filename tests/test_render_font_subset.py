@@ -10,7 +10,7 @@ import renderers.font_subset as font_subset
 import renderers.pdf as pdf_module
 from renderers.model import parse_certificate
 from renderers.render import render_certificate
-from _render_helpers import sample
+from _render_helpers import sample, sample_certificate
 
 _TWO_PASSES = font_subset._two_passes
 
@@ -39,10 +39,7 @@ def _render(monkeypatch, cert, *, one_pass: bool):
     ("INTRA", "bovine-nl-be", None),  # TrueType outlines only
 ])
 def test_the_file_is_the_one_two_passes_give(monkeypatch, model, name, destination):
-    data = sample(name, model)
-    if destination:
-        data["destination_language"] = destination
-    cert = parse_certificate(data)
+    cert = sample_certificate(name, model, destination)
     one, two_pass_fonts = _render(monkeypatch, cert, one_pass=True)
     two, _ = _render(monkeypatch, cert, one_pass=False)
     assert two_pass_fonts == []  # every font took the one pass

@@ -8,9 +8,8 @@ import pytest
 
 import renderers.pdf as pdf_module
 import renderers.struts as struts
-from renderers.model import parse_certificate
 from renderers.render import render_certificate
-from _render_helpers import sample
+from _render_helpers import sample_certificate
 
 _STRUT = struts._strut
 
@@ -39,10 +38,7 @@ def _render_counting(monkeypatch, cert, *, kept: bool) -> tuple[bytes, int]:
     ("CHED-P", "tuna-vn-nl", None),
 ])
 def test_the_pdf_is_the_one_without_kept_struts(monkeypatch, model, name, destination):
-    data = sample(name, model)
-    if destination:
-        data["destination_language"] = destination
-    cert = parse_certificate(data)
+    cert = sample_certificate(name, model, destination)
     kept, looked_up_once = _render_counting(monkeypatch, cert, kept=True)
     each_time, looked_up = _render_counting(monkeypatch, cert, kept=False)
     assert kept == each_time
