@@ -31,6 +31,7 @@ from renderers.serialized_once import objects_serialized_once, serialize_once_fr
 from renderers.structure_tree import mark_lean
 from renderers.struts import struts_kept
 from renderers.svg_forms import svg_drawn_once
+from renderers.used_lengths import used_lengths_in_line
 
 PDF_VARIANT = "pdf/a-3b"
 ATTACHMENT_NAME = "certificate.json"
@@ -147,8 +148,9 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 
 
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
-    with (collector_paused(), short_style_path(), struts_kept(), first_lines_remembered(),
-          drawn_lines_remembered(), font_files_read_lazily(), one_subset_pass()):
+    with (collector_paused(), short_style_path(), used_lengths_in_line(), struts_kept(),
+          first_lines_remembered(), drawn_lines_remembered(), font_files_read_lazily(),
+          one_subset_pass()):
         return _html_to_pdf(html, cert)
 
 
