@@ -30,8 +30,6 @@ Only inside `drawn_lines_remembered()` and on the WeasyPrint source this was che
 """
 from __future__ import annotations
 
-import hashlib
-
 from weasyprint.draw import text as _draw_text
 from weasyprint.pdf import stream as _stream
 from weasyprint.svg.text import text as _svg_text
@@ -63,8 +61,7 @@ def _checked_sources() -> tuple:
 
 
 def source_sha256() -> str:
-    digests = "".join(scoped_patch.source_sha256(function) for function in _checked_sources())
-    return hashlib.sha256(digests.encode("ascii")).hexdigest()
+    return scoped_patch.sources_sha256(*_checked_sources())
 
 
 def cache_size(font_config) -> int:
@@ -175,9 +172,6 @@ class _RecordingStream:
         recording = _RecordingFont(font, key)
         self.operations.append(("font", recording))
         return recording, font_size
-
-    def set_text_matrix(self, *values):
-        self._stream.set_text_matrix(*values)
 
     def show_text(self, text):
         self.operations.append(("show", text))

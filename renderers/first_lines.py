@@ -30,8 +30,6 @@ was checked against (`ACTIVE`).
 """
 from __future__ import annotations
 
-import hashlib
-
 from weasyprint.layout import inline as _inline
 from weasyprint.layout import preferred as _preferred
 from weasyprint.text import fonts as _fonts
@@ -57,8 +55,7 @@ def _checked_sources() -> tuple:
 
 
 def source_sha256() -> str:
-    digests = "".join(scoped_patch.source_sha256(function) for function in _checked_sources())
-    return hashlib.sha256(digests.encode("ascii")).hexdigest()
+    return scoped_patch.sources_sha256(*_checked_sources())
 
 
 def cache_size(font_config) -> int:

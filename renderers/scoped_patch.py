@@ -2,7 +2,8 @@
 WeasyPrint source it was checked against, and only inside certseal's own renders.
 
 - `source_sha256(function)`: the checksum a replacement records for the method it replaces;
-  a WeasyPrint release that changes the method keeps its own, and a test says so.
+  a WeasyPrint release that changes the method keeps its own, and a test says so
+  (`sources_sha256(*functions)` for one that relies on several).
 - `Scope`: a switch that is on inside `with scope.on():`, in that context only (threads and
   tasks each have their own), so the bench's naive baseline and any other WeasyPrint document
   in the process run WeasyPrint unchanged.
@@ -22,6 +23,12 @@ def source_sha256(function: Callable) -> str:
         return hashlib.sha256(inspect.getsource(function).encode("utf-8")).hexdigest()
     except (OSError, TypeError):
         return ""
+
+
+def sources_sha256(*functions: Callable) -> str:
+    """One checksum over several functions' sources, for a replacement that relies on them all."""
+    digests = "".join(source_sha256(function) for function in functions)
+    return hashlib.sha256(digests.encode("ascii")).hexdigest()
 
 
 class Scope:

@@ -15,7 +15,6 @@ was checked against (`ACTIVE`).
 """
 from __future__ import annotations
 
-import hashlib
 from math import inf
 
 from weasyprint.formatting_structure import boxes
@@ -38,9 +37,8 @@ _SIDES = ("top", "right", "bottom", "left")
 
 
 def source_sha256() -> str:
-    functions = (_resolve_percentages, _percent.resolve_one_percentage, _percentage, _adjust_box_sizing)
-    digests = "".join(scoped_patch.source_sha256(function) for function in functions)
-    return hashlib.sha256(digests.encode("ascii")).hexdigest()
+    return scoped_patch.sources_sha256(_resolve_percentages, _percent.resolve_one_percentage, _percentage,
+                                       _adjust_box_sizing)
 
 
 def _used(value, style, refer_to):
