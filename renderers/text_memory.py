@@ -24,6 +24,8 @@ TEXT_PROPERTIES = (
     "tab_size", "hyphens", "hyphenate_limit_chars", "hyphenate_limit_zone",
     "hyphenate_character",
 )
+_KEPT = "_certseal_text_style_values"  # where a style keeps its key
+_NOT_YET = object()
 
 
 def text_style_values(style) -> tuple | None:
@@ -39,10 +41,6 @@ def text_style_values(style) -> tuple | None:
     if kept is _NOT_YET:
         kept = style.__dict__[_KEPT] = _read_text_style_values(style)
     return kept
-
-
-_KEPT = "_certseal_text_style_values"
-_NOT_YET = object()
 
 
 def _read_text_style_values(style) -> tuple | None:
@@ -94,6 +92,3 @@ class PerFontConfiguration:
     def size(self, font_config) -> int:
         memory = self._memories.get(font_config)
         return 0 if memory is None else len(memory)
-
-    def clear(self) -> None:
-        self._memories = weakref.WeakKeyDictionary()
