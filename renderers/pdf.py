@@ -17,6 +17,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
 from renderers import metadata
+from renderers.bare_boxes import bare_boxes_settled
 from renderers.collector import collector_paused
 from renderers.computed_style import short_style_path
 from renderers.fetcher import ASSET_BASE, AssetFetcher
@@ -150,7 +151,7 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
     with (collector_paused(), short_style_path(), used_lengths_in_line(), struts_kept(),
           first_lines_remembered(), drawn_lines_remembered(), font_files_read_lazily(),
-          one_subset_pass()):
+          one_subset_pass(), bare_boxes_settled()):
         return _html_to_pdf(html, cert)
 
 
