@@ -27,6 +27,7 @@ from renderers.font_files import font_files_read_lazily
 from renderers.font_subset import one_subset_pass
 from renderers.model import Certificate, ModelSpec
 from renderers.page_resources import inherit_shared_resources
+from renderers.qr_path import qr_path_drawn_directly
 from renderers.resources import templates_dir
 from renderers.serialized_once import objects_serialized_once, serialize_once_from_now
 from renderers.structure_tree import mark_lean
@@ -151,7 +152,7 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
     with (collector_paused(), short_style_path(), used_lengths_in_line(), struts_kept(),
           first_lines_remembered(), drawn_lines_remembered(), font_files_read_lazily(),
-          one_subset_pass(), bare_boxes_settled()):
+          one_subset_pass(), bare_boxes_settled(), qr_path_drawn_directly()):
         return _html_to_pdf(html, cert)
 
 
