@@ -17,6 +17,7 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
 from renderers import metadata
+from renderers.attribute_styles import attribute_styles_shared
 from renderers.bare_boxes import bare_boxes_settled
 from renderers.collector import collector_paused
 from renderers.computed_style import short_style_path
@@ -152,7 +153,7 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
     with (collector_paused(), short_style_path(), used_lengths_in_line(), struts_kept(),
           first_lines_remembered(), drawn_lines_remembered(), font_files_read_lazily(),
-          one_subset_pass(), bare_boxes_settled(), qr_path_drawn_directly()):
+          one_subset_pass(), bare_boxes_settled(), qr_path_drawn_directly(), attribute_styles_shared()):
         return _html_to_pdf(html, cert)
 
 
