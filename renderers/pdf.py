@@ -22,6 +22,7 @@ from renderers.bare_boxes import bare_boxes_settled
 from renderers.collector import collector_paused
 from renderers.computed_style import short_style_path
 from renderers.fetcher import ASSET_BASE, AssetFetcher
+from renderers.deflate_level import streams_deflated_at_default_level
 from renderers.drawn_lines import drawn_lines_remembered
 from renderers.first_lines import first_lines_remembered
 from renderers.font_files import font_files_read_lazily
@@ -153,7 +154,8 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
     with (collector_paused(), short_style_path(), used_lengths_in_line(), struts_kept(),
           first_lines_remembered(), drawn_lines_remembered(), font_files_read_lazily(),
-          one_subset_pass(), bare_boxes_settled(), qr_path_drawn_directly(), attribute_styles_shared()):
+          one_subset_pass(), bare_boxes_settled(), qr_path_drawn_directly(), attribute_styles_shared(),
+          streams_deflated_at_default_level()):
         return _html_to_pdf(html, cert)
 
 

@@ -1,0 +1,54 @@
+"""A certificate's streams are deflated at zlib's default level (renderers.deflate_level): the
+same document, object by object and stream by stream once inflated, in a file about 1 % larger,
+and only inside certseal's renders."""
+from __future__ import annotations
+
+import zlib
+from io import BytesIO
+
+import pydyf
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+import renderers.deflate_level as deflate_level
+from renderers.render import render_certificate
+from _render_helpers import render_without, sample_certificate
+
+
+def _objects(pdf: bytes) -> dict[int, object]:
+    """Every object of the file, streams inflated. A stream's /Length, and the cross-reference
+    stream (byte offsets), depend on how the streams were deflated; nothing else may."""
+    reader = PdfFileReader(BytesIO(pdf), strict=True)
+    found = {}
+    for ref in reader.xrefs.explicit_refs_in_revision(0):
+        obj = reader.get_object(ref)
+        if isinstance(obj, generic.DictionaryObject) and obj.get("/Type") in ("/XRef", "/ObjStm"):
+            continue
+        if isinstance(obj, generic.StreamObject):
+            obj = ({k: v for k, v in obj.items() if k != "/Length"}, obj.data)
+        found[ref.idnum] = obj
+    return found
+
+
+def test_pydyf_asks_for_level_9_through_its_zlib():
+    assert deflate_level.ACTIVE
+    assert pydyf.zlib.compress is zlib.compress  # everything but compressobj is zlib's own
+
+
+def test_the_certificate_is_the_same_document_in_a_slightly_larger_file(monkeypatch):
+    cert = sample_certificate("roses-ke-nl", "CHED-PP", "zh")
+    default_level = render_certificate(cert).data
+    level_9 = render_without(monkeypatch, cert, "streams_deflated_at_default_level")
+    assert default_level != level_9
+    assert _objects(default_level) == _objects(level_9)
+    assert len(level_9) < len(default_level) < len(level_9) * 1.03
+
+
+def test_outside_certseal_renders_pydyf_deflates_at_level_9():
+    data = b"0 0 m 10 10 l S\n" * 5000
+    stream = pydyf.Stream([data], compress=True)
+    outside = stream.data
+    with deflate_level.streams_deflated_at_default_level():
+        inside = stream.data
+    assert zlib.compress(data, 9) in outside
+    assert zlib.compress(data, 6) in inside
