@@ -28,6 +28,7 @@ from renderers.first_lines import first_lines_remembered
 from renderers.font_files import font_files_read_lazily
 from renderers.font_subset import one_subset_pass
 from renderers.model import Certificate, ModelSpec
+from renderers.normal_flow import normal_flow_read_once
 from renderers.page_resources import inherit_shared_resources
 from renderers.qr_path import qr_path_drawn_directly
 from renderers.resources import templates_dir
@@ -155,7 +156,7 @@ def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
     with (collector_paused(), short_style_path(), used_lengths_in_line(), struts_kept(),
           first_lines_remembered(), drawn_lines_remembered(), font_files_read_lazily(),
           one_subset_pass(), bare_boxes_settled(), qr_path_drawn_directly(), attribute_styles_shared(),
-          streams_deflated_at_default_level()):
+          streams_deflated_at_default_level(), normal_flow_read_once()):
         return _html_to_pdf(html, cert)
 
 
