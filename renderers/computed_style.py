@@ -30,7 +30,7 @@ CHECKED_SOURCE_SHA256 = "b318d8efc8ac79d716f05cb81cc3abd65a32bd79601e363b218a325
 _SPECIAL = frozenset({"float", "display", "position", "page"})
 _SCOPE = scoped_patch.Scope("certseal_short_style_path")
 short_style_path = _SCOPE.on  # the block in which certseal's renders take this path
-_general = _css.ComputedStyle.__missing__
+_general = weasyprint_missing = _css.ComputedStyle.__missing__  # WeasyPrint's own, whatever is installed
 
 
 def source_sha256() -> str:

@@ -34,6 +34,7 @@ from renderers.qr_path import qr_path_drawn_directly
 from renderers.resources import templates_dir
 from renderers.serialized_once import objects_serialized_once, serialize_once_from_now
 from renderers.structure_tree import mark_lean
+from renderers.shared_styles import styles_shared_across_renders
 from renderers.struts import struts_kept
 from renderers.svg_forms import svg_drawn_once
 from renderers.used_lengths import used_lengths_in_line
@@ -156,7 +157,7 @@ def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
     with (collector_paused(), short_style_path(), used_lengths_in_line(), struts_kept(),
           first_lines_remembered(), drawn_lines_remembered(), font_files_read_lazily(),
           one_subset_pass(), bare_boxes_settled(), qr_path_drawn_directly(), attribute_styles_shared(),
-          streams_deflated_at_default_level(), normal_flow_read_once()):
+          streams_deflated_at_default_level(), normal_flow_read_once(), styles_shared_across_renders()):
         return _html_to_pdf(html, cert)
 
 

@@ -16,7 +16,8 @@ _WATCHED_SUFFIXES = {".j2", ".css", ".toml", ".po", ".json", ".svg"}
 def clear_caches() -> None:
     # A new font configuration too: a stylesheet may now declare other fonts (@font-face), and
     # what was remembered about texts (renderers.first_lines, renderers.drawn_lines, WeasyPrint's
-    # struts) belongs to the old one and goes with it.
+    # struts) and the style templates (renderers.shared_styles) belong to the old one and go
+    # with it.
     for fn in (html.jinja_environment, i18n.supported_languages, i18n.document_languages, i18n._translations,
                i18n.translator, model._model_files, model.load_model, pdf._css, pdf.font_configuration,
                watermark._all_phrases):

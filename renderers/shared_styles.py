@@ -1,0 +1,245 @@
+"""Computed style values are worked out once per process for each distinct style, and every
+render starts its styles from them.
+
+WeasyPrint computes an element's style property by property, on first use, every render:
+about 17 % of a certificate render (py-spy, nl+en CHED-PP) was that lazy computation. Yet a
+style is a function of a few things only: its parent's style, the declarations that apply to
+it (the stylesheet rules that match, and its own attributes'), the root's style (for `rem`),
+the base URL and the font configuration, and the size of the first page (for viewport units).
+WeasyPrint already uses this within one render: elements whose parents share a style object,
+whose matched rules are the same and whose attribute declarations are the same objects share
+one computed style (StyleFor.__init__, `computed_cache`). The rules are the same objects in
+every render (the stylesheets are parsed once per process, renderers.pdf) and so are the
+attribute declarations (renderers.attribute_styles), so the same key identifies the same
+style across renders, once the parent is identified by its own key rather than by the
+parent's object.
+
+So each distinct key has a *template*: a ComputedStyle whose parent is the parent's template,
+kept for the process, that computes values lazily exactly as WeasyPrint would, and is never
+handed to WeasyPrint's layout. Each render gets its own style objects, as before, each
+starting with a copy of every value its template has computed; a value the template lacks is
+computed by the template (from template parents) and copied. Whatever a render does to its
+styles (WeasyPrint zeroes a table cell's padding, moves a body's overflow to the viewport)
+stays in that render. A template never reads page sizes: a value that needs them (vw, vh,
+vmin, vmax, pvw ...) is computed by the render's own style, as WeasyPrint does, every time.
+
+Only inside `styles_shared_across_renders()` (certseal's renders), without presentational
+hints or stylesheets of the document's own, and on the WeasyPrint source this was checked
+against (`ACTIVE`).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from math import inf
+
+from weasyprint import css as _css
+from weasyprint.css import units as _units
+
+from renderers import computed_style, scoped_patch
+
+# sha256 over inspect.getsource of StyleFor.__init__ (reproduced in `__init__` below, with
+# the templates), StyleFor.set_computed_styles, ComputedStyle.__init__ and .__missing__ and
+# units.to_pixels (the one reader of page sizes), in WeasyPrint 70.0.
+CHECKED_SOURCE_SHA256 = "8e354ac0845d4461ea1a4d17f0004d6e8c77112ff55cb349dfbdf853ca37f904"
+_SCOPE = scoped_patch.Scope("certseal_shared_styles")
+styles_shared_across_renders = _SCOPE.on
+_weasyprint_init = _css.StyleFor.__init__
+MAX_TEMPLATES = 5000  # a 4-page CHED-PP needs about 290
+
+# Templates are shared by renders in several threads; computing a value may briefly mark it
+# invalid in the template (var() resolution), so one thread at a time computes template values.
+_lock = threading.RLock()
+# The templates of the font configuration in use; a template reload brings a new one (see
+# renderers.reload) and the old templates go.
+_current: tuple[object, OrderedDict] = (None, OrderedDict())
+
+
+def source_sha256() -> str:
+    return scoped_patch.sources_sha256(
+        _weasyprint_init, _css.StyleFor.set_computed_styles, _css.ComputedStyle.__init__,
+        computed_style.weasyprint_missing, _units.to_pixels)
+
+
+class _PageSizesNeeded(BaseException):
+    """A template was asked for a value that depends on the page size. A BaseException, so
+    that no `except Exception` in WeasyPrint's computation turns it into a fallback value."""
+
+
+class _NoPageSizes(dict):
+    """The page sizes a template sees: none, so that it never computes a value from them."""
+
+    def __getitem__(self, key):
+        raise _PageSizesNeeded(key)
+
+
+_NO_PAGE_SIZES = _NoPageSizes()
+
+
+class _Template(_css.ComputedStyle):
+    # Properties whose value depends on the page size here: render styles compute them.
+    from_page_size: frozenset = frozenset()
+
+
+def _roll_back(values: dict, kept: int) -> None:
+    """Drop what an interrupted computation added to a template: a computation only adds,
+    at the end, and what it added on the way is recomputed if asked again."""
+    for key in list(values)[kept:]:
+        del values[key]
+
+
+class RenderStyle(_css.ComputedStyle):
+    """A render's own computed style: starts with its template's values, asks it for more."""
+
+    template: _Template
+
+    def __missing__(self, key):
+        template = self.template
+        if key not in template.from_page_size:
+            with _lock:
+                kept, kept_specified = len(template), len(template.specified)
+                try:
+                    value = template[key]
+                except _PageSizesNeeded:
+                    _roll_back(template, kept)
+                    _roll_back(template.specified, kept_specified)
+                    template.from_page_size = template.from_page_size | {key}
+                else:
+                    self.specified.update(template.specified)
+                    self[key] = value
+                    return value
+        return _css.ComputedStyle.__missing__(self, key)
+
+
+def _templates_for(font_config) -> OrderedDict:
+    global _current
+    with _lock:
+        if _current[0] is not font_config:
+            _current = (font_config, OrderedDict())
+        return _current[1]
+
+
+def _template(templates: OrderedDict, key: tuple, parent: _Template | None, cascaded: dict,
+              root: _Template | None, base_url, font_config) -> _Template:
+    with _lock:
+        template = templates.get(key)
+        if template is not None:
+            templates.move_to_end(key)
+            return template
+        root_style = _css.InitialStyle(font_config) if root is None else root
+        template = templates[key] = _Template(parent, cascaded, None, root_style, base_url, font_config,
+                                              _NO_PAGE_SIZES)
+        while len(templates) > MAX_TEMPLATES:
+            templates.popitem(last=False)
+        return template
+
+
+def _render_style(template: _Template, parent_style, cascaded: dict, root_style, base_url, font_config,
+                  initial_page_sizes) -> RenderStyle:
+    style = RenderStyle(parent_style, cascaded, None, root_style, base_url, font_config, initial_page_sizes)
+    style.template = template
+    with _lock:
+        dict.update(style, template)
+        style.specified.update(template.specified)
+    return style
+
+
+def __init__(self, html, sheets, presentational_hints, font_config, target_collector):
+    # A document's own stylesheets (<style>, <link>: origin "author") are parsed anew by every
+    # render, so no key of its styles would ever be seen twice; certseal's come as user
+    # stylesheets, parsed once per process (renderers.pdf).
+    if (presentational_hints or not _SCOPE.active()
+            or any(origin == "author" for _, origin, _ in sheets)):
+        return _weasyprint_init(self, html, sheets, presentational_hints, font_config, target_collector)
+    # From here to the marked part, StyleFor.__init__ of WeasyPrint 70.0 as it is.
+    self._cascaded_styles = cascaded_styles = {}
+    self._computed_styles = computed_styles = {}
+    self.initial_page_sizes = {'box': None, 'area': None}
+    self._sheets = sheets
+    self.font_config = font_config
+
+    _css.PROGRESS_LOGGER.info('Step 3 - Applying CSS')
+    layer_order = inf
+    elements_declarations = {}
+    for specificity, element, declarations, base_url in _css.find_style_attributes(
+            html.etree_element, presentational_hints, html.base_url):
+        style = cascaded_styles.setdefault((element, None), {})
+        elements_declarations[element] = tuple(declarations)
+        for name, values, importance in _css.preprocess_declarations(
+                base_url, declarations):
+            precedence = _css.declaration_precedence('author', importance)
+            weight = (precedence, layer_order, specificity)
+            old_weight = style.get(name, (None, None))[1]
+            if old_weight is None or old_weight <= weight:
+                style[name] = values, weight
+
+    computed_cache = {}
+    templates = _templates_for(font_config)
+    template_of = {}  # id(render style) → its template
+    root_template = None
+    for element in html.wrapper_element.iter_subtree():
+        etree_element = element.etree_element
+        parent = element.parent.etree_element if element.parent else None
+        parent_id = id(computed_styles[parent, None]) if element.parent else None
+        element_declarations = elements_declarations.get(etree_element)
+        selectors_keys = []
+        for sheet, origin, sheet_specificity in sheets:
+            for selector in sheet.matcher.match(element):
+                specificity, order, pseudo_type, (declarations, layer) = selector
+                layer_order = inf if layer is None else sheet.layers.index(layer)
+                selectors_keys.append(
+                    (sheet, specificity, id(declarations), layer_order))
+                specificity = sheet_specificity or specificity
+                style = cascaded_styles.setdefault((etree_element, pseudo_type), {})
+                for name, values, importance in declarations:
+                    precedence = _css.declaration_precedence(origin, importance)
+                    weight = (precedence, layer_order, specificity)
+                    old_weight = style.get(name, (None, None))[1]
+                    if old_weight is None or old_weight <= weight:
+                        style[name] = values, weight
+
+        key = (parent_id, element_declarations, tuple(selectors_keys))
+        if key in computed_cache:
+            computed_styles[etree_element, None] = computed_cache[key]
+            continue
+        # The marked part: instead of set_computed_styles, a render style from the template
+        # of the same key, the parent named by its template. The sheets are in the key (their
+        # matched declarations by id, alive as long as the sheet), the base URL too.
+        parent_style = computed_styles[parent, None] if parent is not None else None
+        parent_template = template_of[id(parent_style)] if parent_style is not None else None
+        cascaded = cascaded_styles.get((etree_element, None), {})
+        template = _template(
+            # The parent by id: the template stored under this key holds it (parent_style), so
+            # the id is not reused while the key is kept.
+            templates, (id(parent_template), element_declarations, tuple(selectors_keys), html.base_url),
+            parent_template, cascaded, root_template, html.base_url, font_config)
+        if parent is None:
+            root_template = template
+            root_style = _css.InitialStyle(font_config)
+        else:
+            root_style = computed_styles[html.etree_element, None]
+        computed = computed_styles[etree_element, None] = _render_style(
+            template, parent_style, cascaded, root_style, html.base_url, font_config, self.initial_page_sizes)
+        template_of[id(computed)] = template
+        if target_collector and computed['anchor']:
+            target_collector.collect_anchor(computed['anchor'])
+        computed_cache[key] = computed
+
+    # WeasyPrint's again: pseudo-elements, from their element's (render) style.
+    for element, pseudo_type in cascaded_styles:
+        if pseudo_type:
+            self.set_computed_styles(
+                element, pseudo_type=pseudo_type,
+                root=html.etree_element, parent=element,
+                base_url=html.base_url, target_collector=target_collector)
+    self._cascaded_styles.clear()
+
+
+def templates_kept(font_config) -> int:
+    with _lock:
+        return len(_current[1]) if _current[0] is font_config else 0
+
+
+ACTIVE = source_sha256() == CHECKED_SOURCE_SHA256
+if ACTIVE:
+    _css.StyleFor.__init__ = __init__
