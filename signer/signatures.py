@@ -27,6 +27,7 @@ Embedded data only: no fetching unless the caller explicitly allows it.
 """
 from __future__ import annotations
 
+import binascii
 import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -221,6 +222,30 @@ def _junk_after_container(raw: bytes) -> bool:
         n = raw[1] & 0x7F
         end = 2 + n + int.from_bytes(raw[2:2 + n], "big")
     return any(raw[end:])
+
+
+def _rewritten_contents_finding(what: str) -> Finding:
+    return Finding(
+        FindingKind.CHANGED_AFTER_SIGNING, Verdict.INVALID,
+        f"changed after signing: the {what}'s signature bytes were rewritten in the file "
+        "(the same signature, written differently)",
+    )
+
+
+def _contents_rewritten(embedded: EmbeddedPdfSignature) -> bool:
+    """True if the file's /Contents hole is not the plain hex of the container, in one letter
+    case (pyHanko writes upper case, other signers lower). Whitespace (a NUL is PDF whitespace)
+    or a mixed case there reads back as the same container, outside the signed bytes: the
+    signature still verifies, yet the file was changed after signing (and such bytes can carry
+    hidden data)."""
+    try:
+        start, length, end, _ = (int(x) for x in embedded.byte_range)
+        with embedded.reader.stream.getbuffer() as view:
+            hole = bytes(view[start + length:end])
+    except Exception:  # no readable byte range or stream: coverage findings say what is wrong
+        return False
+    plain = b"<" + binascii.hexlify(embedded.pkcs7_content) + b">"
+    return hole not in (plain, plain.upper())
 
 
 def reserved_fields(reader: PdfFileReader, seal: EmbeddedPdfSignature) -> frozenset[str]:
@@ -505,6 +530,8 @@ async def _check_signature(
             Verdict.INVALID,
             "the signature container carries extra data after the signature",
         ))
+    if _contents_rewritten(embedded):
+        findings.append(_rewritten_contents_finding(what))
     modification = _modification_finding(status, field, role, approvals)
     if modification is not None:
         findings.append(modification)
@@ -628,6 +655,8 @@ async def check_timestamp(
     status = await async_validate_pdf_timestamp(embedded, validation_context=settings.context(moment))
     if not (status.intact and status.valid):
         findings.append(Finding(FindingKind.BROKEN_SEAL, Verdict.INVALID, "a document timestamp is broken"))
+    if _contents_rewritten(embedded):
+        findings.append(_rewritten_contents_finding("document timestamp"))
     modification = _modification_finding(status, embedded.field_name, SEAL, approvals)
     if modification is not None:
         findings.append(modification)

@@ -85,7 +85,7 @@ def test_the_pdf_is_the_one_weasyprint_makes_without_sharing(monkeypatch, name, 
 
 def test_what_is_remembered_is_bounded(monkeypatch):
     monkeypatch.setattr(attribute_styles, "MAX_ENTRIES", 3)
-    html = "".join(f'<p lang="x-{i}">{i}</p>' for i in range(10))
+    html = "".join(f'<p lang="x-bounded-{i}">{i}</p>' for i in range(10))  # not seen before
     with attribute_styles.attribute_styles_shared():
         HTML(string=html).render(font_config=pdf_module.font_configuration())
     assert attribute_styles.remembered() <= 3

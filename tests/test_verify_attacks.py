@@ -793,3 +793,48 @@ def test_text_report_of_a_changed_document_says_so_first(pkis):
     text = render_text(verify_pdf(tampered, pkis.trust))
     assert text.splitlines()[0] == "NOT VALID — this document was changed after it was sealed"
     assert "certseal production seal" in text and reference() in text
+
+
+def _contents_holes(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each signature's /Contents hole (its "<" to its ">"), in file order."""
+    holes = []
+    for signature in PdfFileReader(BytesIO(data)).embedded_signatures:
+        start, length, end, _ = signature.byte_range
+        holes.append((start + length, end))
+    return holes
+
+
+@pytest.mark.parametrize("rewrite", [
+    "a NUL in the padding", "a space in the padding", "one letter in lower case", "a line break in the container",
+])
+def test_signature_bytes_rewritten_in_place_are_a_change(pkis, rewrite):
+    # Outside the signed bytes, and read back as the same container: pyHanko's checks all
+    # pass on these files, yet each was changed after sealing.
+    data = original()
+    start, end = _contents_holes(data)[0]
+    hole = bytearray(data[start:end])
+    if rewrite == "a NUL in the padding":
+        hole[-2] = 0x00
+    elif rewrite == "a space in the padding":
+        hole[-5] = ord(" ")
+    elif rewrite == "one letter in lower case":
+        position = next(i for i, byte in enumerate(hole) if chr(byte) in "ABCDEF")
+        hole[position] = ord(chr(hole[position]).lower())
+    else:
+        hole[40] = ord("\n")  # a digit of the container itself: it no longer reads the same
+    tampered = data[:start] + bytes(hole) + data[end:]
+    report = verify_pdf(tampered, pkis.trust)
+    _invalid(report)
+    if rewrite != "a line break in the container":
+        assert report.signatures[0].intact is True  # the signature alone cannot tell
+        _invalid(report, "the seal's signature bytes were rewritten in the file")
+
+
+def test_a_document_timestamp_rewritten_in_place_is_a_change():
+    pki = _service_pki(PROD)
+    data = certseal_original_at_level("B-LTA", MODEL, PROD)
+    start, end = _contents_holes(data)[-1]
+    tampered = data[:end - 2] + b"\x00" + data[end - 1:]  # a padding digit of the last timestamp
+    report = verify_pdf(tampered, pki.trust)
+    _invalid(report, "the document timestamp's signature bytes were rewritten in the file")
+    assert verify_pdf(data, pki.trust).verdict is Verdict.VALID
