@@ -21,8 +21,8 @@ from renderers.attribute_styles import attribute_styles_shared
 from renderers.bare_boxes import bare_boxes_settled
 from renderers.collector import collector_paused
 from renderers.computed_style import short_style_path
-from renderers.fetcher import ASSET_BASE, AssetFetcher
 from renderers.deflate_level import streams_deflated_at_default_level
+from renderers.fetcher import ASSET_BASE, AssetFetcher
 from renderers.drawn_lines import drawn_lines_remembered
 from renderers.first_lines import first_lines_remembered
 from renderers.font_files import font_files_read_lazily
@@ -33,8 +33,8 @@ from renderers.page_resources import inherit_shared_resources
 from renderers.qr_path import qr_path_drawn_directly
 from renderers.resources import templates_dir
 from renderers.serialized_once import objects_serialized_once, serialize_once_from_now
-from renderers.structure_tree import mark_lean
 from renderers.shared_styles import styles_shared_across_renders
+from renderers.structure_tree import mark_lean
 from renderers.struts import struts_kept
 from renderers.svg_forms import svg_drawn_once
 from renderers.used_lengths import used_lengths_in_line

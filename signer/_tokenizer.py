@@ -27,7 +27,7 @@ _read_hex_string_one_digit_at_a_time = generic.read_hex_string_from_stream
 # Anything else (a "%", which pyHanko reads as a comment, a bad character, no ">" at all)
 # goes to pyHanko's own reader, which decides or raises exactly as before.
 _PLAIN_HEX_BODY = re.compile(b"[0-9A-Fa-f" + re.escape(misc.PDF_WHITESPACE) + b"]*")
-_HEX_CHUNK = 16384
+_HEX_FIRST_CHUNK = 512  # most hex strings are short (file identifiers); /Contents run to 20 kB
 
 
 def read_until_delimiter(stream) -> bytes:
@@ -51,13 +51,13 @@ def read_hex_string_from_stream(stream):
     """The string object of the hex string at the stream's position ("<" under the cursor);
     the stream is left after its ">", as pyHanko's reader leaves it."""
     start = stream.tell()
-    body = bytearray(stream.read(_HEX_CHUNK))
+    body = bytearray(stream.read(_HEX_FIRST_CHUNK))
     end = 1  # after the "<", which pyHanko skips unread
     while True:
         end = _PLAIN_HEX_BODY.match(body, min(end, len(body))).end()
         if end < len(body):
             break
-        chunk = stream.read(_HEX_CHUNK)
+        chunk = stream.read(len(body))  # doubling: linear in the string's length
         if not chunk:
             break
         body += chunk
