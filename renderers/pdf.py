@@ -6,6 +6,7 @@ and setting up fontconfig cost more than laying out a certificate.
 from __future__ import annotations
 
 import io
+import threading
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import timezone
@@ -153,8 +154,16 @@ def stylesheets(model: ModelSpec) -> list[CSS]:
     return [_css(path) for path in stylesheet_paths(model)]
 
 
+# One render at a time per process. Pango is not thread-safe: WeasyPrint shares one font map
+# (the FontConfiguration) between renders, and two renders laying text out at once in threads
+# (the HTTP API renders in its thread pool) crashed the process in pango_layout_get_line
+# (found by tests/test_render_threads.py). A render holds the GIL for all but its Pango
+# calls, so threads never rendered much in parallel anyway.
+_one_render_at_a_time = threading.Lock()
+
+
 def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
-    with (collector_paused(), short_style_path(), used_lengths_in_line(), struts_kept(),
+    with (_one_render_at_a_time, collector_paused(), short_style_path(), used_lengths_in_line(), struts_kept(),
           first_lines_remembered(), drawn_lines_remembered(), font_files_read_lazily(),
           one_subset_pass(), bare_boxes_settled(), qr_path_drawn_directly(), attribute_styles_shared(),
           streams_deflated_at_default_level(), normal_flow_read_once(), styles_shared_across_renders()):
