@@ -25,6 +25,7 @@ _STYLESHEET = """
   :root { --gap: 3mm; font-size: 11pt }
   body { overflow: hidden; color: #333 }
   .vw { width: 40vw; margin-top: calc(1rem + 2px) } .vh { height: 5vh; border: 1px solid }
+  .fs { font-size: 2vw } /* inherited by the text's anonymous style: from the page size too */
   .var { padding: var(--gap) calc(var(--gap) * 2); font-size: 1.2em }
   table { border-collapse: collapse } td { padding: 4px; border: 1px solid }
   .sep { border-collapse: separate } u { text-decoration: underline } em { color: currentcolor }
@@ -33,7 +34,7 @@ _STYLESHEET = """
 """
 _PAGE = """<html lang="nl"><body>
   <p class="vw">viewport <span class="var">variables <em>and</em> <u>math</u></span></p>
-  <div class="vh">page height</div>
+  <div class="vh">page height</div><div class="fs">sized by the <b>page</b> width</div>
   <table><tr><td>collapsed</td><td>cells</td></tr></table>
   <table class="sep"><tr><td>separate</td><td>cells</td></tr></table>
   <p><a href="#target">see</a> <span lang="en">label</span> <span lang="en">label</span></p>
