@@ -19,7 +19,6 @@ Only inside `attribute_styles_shared()` (certseal's renders), without presentati
 """
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from xml.etree import ElementTree
 
@@ -36,8 +35,8 @@ _find_style_attributes = _css.find_style_attributes
 MAX_ENTRIES = 4096  # distinct (tag, attributes) seen: a certificate has a few dozen
 
 _Rules = tuple[tuple[tuple[int, int, int], tuple], ...]  # (specificity, declarations) per rule
+# Touched only inside certseal's renders, which run one at a time (renderers.pdf).
 _parsed: OrderedDict[tuple, _Rules] = OrderedDict()
-_lock = threading.Lock()
 
 
 def source_sha256() -> str:
@@ -46,19 +45,16 @@ def source_sha256() -> str:
 
 def _rules(tag, attributes: tuple, base_url) -> _Rules:
     key = (tag, attributes, base_url)
-    with _lock:
-        rules = _parsed.get(key)
-        if rules is not None:
-            _parsed.move_to_end(key)
-            return rules
+    rules = _parsed.get(key)
+    if rules is not None:
+        _parsed.move_to_end(key)
+        return rules
     # WeasyPrint's own parse, of an element that has only this tag and these attributes.
     alone = ElementTree.Element(tag, dict(attributes))
-    rules = tuple((specificity, tuple(declarations))
-                  for specificity, _, declarations, _ in _find_style_attributes(alone, False, base_url))
-    with _lock:
-        rules = _parsed.setdefault(key, rules)
-        while len(_parsed) > MAX_ENTRIES:
-            _parsed.popitem(last=False)
+    rules = _parsed[key] = tuple((specificity, tuple(declarations)) for specificity, _, declarations, _
+                                 in _find_style_attributes(alone, False, base_url))
+    while len(_parsed) > MAX_ENTRIES:
+        _parsed.popitem(last=False)
     return rules
 
 

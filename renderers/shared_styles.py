@@ -30,7 +30,6 @@ against (`ACTIVE`).
 """
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from functools import cached_property
 from math import inf
@@ -49,9 +48,8 @@ styles_shared_across_renders = _SCOPE.on
 _weasyprint_init = _css.StyleFor.__init__
 MAX_TEMPLATES = 5000  # a 4-page CHED-PP needs about 290
 
-# Templates are shared by renders in several threads; computing a value may briefly mark it
-# invalid in the template (var() resolution), so one thread at a time computes template values.
-_lock = threading.RLock()
+# The templates are touched only inside certseal's renders, which run one at a time
+# (renderers.pdf holds a lock around each), so they need no lock of their own.
 # The templates of the font configuration in use; a template reload brings a new one (see
 # renderers.reload) and the old templates go.
 _current: tuple[object, OrderedDict] = (None, OrderedDict())
@@ -97,14 +95,13 @@ class _RenderAnonymousStyle(_css.AnonymousStyle):
     def __missing__(self, key):
         template = self.parent_style.template.anonymous_style
         if key not in self.parent_style.template.from_page_size:
-            with _lock:
-                try:
-                    value = template[key]
-                except _PageSizesNeeded:
-                    pass  # the render style computes it (its parent's template declined too)
-                else:
-                    self[key] = value
-                    return value
+            try:
+                value = template[key]
+            except _PageSizesNeeded:
+                pass  # the render style computes it (its parent's template declined too)
+            else:
+                self[key] = value
+                return value
         return _css.AnonymousStyle.__missing__(self, key)
 
 
@@ -116,58 +113,53 @@ class RenderStyle(_css.ComputedStyle):
     @cached_property
     def anonymous_style(self) -> _RenderAnonymousStyle:
         style = _RenderAnonymousStyle(self)
-        with _lock:
-            dict.update(style, self.template.anonymous_style)
+        dict.update(style, self.template.anonymous_style)
         return style
 
     def __missing__(self, key):
         template = self.template
         if key not in template.from_page_size:
-            with _lock:
-                kept, kept_specified = len(template), len(template.specified)
-                try:
-                    value = template[key]
-                except _PageSizesNeeded:
-                    _roll_back(template, kept)
-                    _roll_back(template.specified, kept_specified)
-                    template.from_page_size = template.from_page_size | {key}
-                else:
-                    self.specified.update(template.specified)
-                    self[key] = value
-                    return value
+            kept, kept_specified = len(template), len(template.specified)
+            try:
+                value = template[key]
+            except _PageSizesNeeded:
+                _roll_back(template, kept)
+                _roll_back(template.specified, kept_specified)
+                template.from_page_size = template.from_page_size | {key}
+            else:
+                self.specified.update(template.specified)
+                self[key] = value
+                return value
         return _css.ComputedStyle.__missing__(self, key)
 
 
 def _templates_for(font_config) -> OrderedDict:
     global _current
-    with _lock:
-        if _current[0] is not font_config:
-            _current = (font_config, OrderedDict())
-        return _current[1]
+    if _current[0] is not font_config:
+        _current = (font_config, OrderedDict())
+    return _current[1]
 
 
 def _template(templates: OrderedDict, key: tuple, parent: _Template | None, cascaded: dict,
               root: _Template | None, base_url, font_config) -> _Template:
-    with _lock:
-        template = templates.get(key)
-        if template is not None:
-            templates.move_to_end(key)
-            return template
-        root_style = _css.InitialStyle(font_config) if root is None else root
-        template = templates[key] = _Template(parent, cascaded, None, root_style, base_url, font_config,
-                                              _NO_PAGE_SIZES)
-        while len(templates) > MAX_TEMPLATES:
-            templates.popitem(last=False)
+    template = templates.get(key)
+    if template is not None:
+        templates.move_to_end(key)
         return template
+    root_style = _css.InitialStyle(font_config) if root is None else root
+    template = templates[key] = _Template(parent, cascaded, None, root_style, base_url, font_config,
+                                          _NO_PAGE_SIZES)
+    while len(templates) > MAX_TEMPLATES:
+        templates.popitem(last=False)
+    return template
 
 
 def _render_style(template: _Template, parent_style, cascaded: dict, root_style, base_url, font_config,
                   initial_page_sizes) -> RenderStyle:
     style = RenderStyle(parent_style, cascaded, None, root_style, base_url, font_config, initial_page_sizes)
     style.template = template
-    with _lock:
-        dict.update(style, template)
-        style.specified.update(template.specified)
+    dict.update(style, template)
+    style.specified.update(template.specified)
     return style
 
 
@@ -263,8 +255,7 @@ def __init__(self, html, sheets, presentational_hints, font_config, target_colle
 
 
 def templates_kept(font_config) -> int:
-    with _lock:
-        return len(_current[1]) if _current[0] is font_config else 0
+    return len(_current[1]) if _current[0] is font_config else 0
 
 
 ACTIVE = source_sha256() == CHECKED_SOURCE_SHA256

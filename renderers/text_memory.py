@@ -8,7 +8,6 @@ is held for it weakly and forgets its least recently used entries first.
 """
 from __future__ import annotations
 
-import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -63,31 +62,29 @@ def _read_text_style_values(style) -> tuple | None:
 
 
 class PerFontConfiguration:
-    """A bounded memory per FontConfiguration, least recently used entries forgotten first."""
+    """A bounded memory per FontConfiguration, least recently used entries forgotten first.
+    Used only inside certseal's renders, which run one at a time (renderers.pdf), so unlocked."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
         self._memories: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()  # the API renders in several threads
 
     def get(self, font_config, key: Hashable):
-        with self._lock:
-            memory = self._memories.get(font_config)
-            if memory is None:
-                return None
-            value = memory.get(key)
-            if value is not None:
-                memory.move_to_end(key)
-            return value
+        memory = self._memories.get(font_config)
+        if memory is None:
+            return None
+        value = memory.get(key)
+        if value is not None:
+            memory.move_to_end(key)
+        return value
 
     def put(self, font_config, key: Hashable, value) -> None:
-        with self._lock:
-            memory = self._memories.get(font_config)
-            if memory is None:
-                memory = self._memories[font_config] = OrderedDict()
-            memory[key] = value
-            while len(memory) > self.max_entries:
-                memory.popitem(last=False)
+        memory = self._memories.get(font_config)
+        if memory is None:
+            memory = self._memories[font_config] = OrderedDict()
+        memory[key] = value
+        while len(memory) > self.max_entries:
+            memory.popitem(last=False)
 
     def size(self, font_config) -> int:
         memory = self._memories.get(font_config)
