@@ -13,8 +13,19 @@ pass: a zh render 546 -> 502 ms CPU (interleaved medians); Latin fonts are small
 Where the one pass does not end at the last used glyph (another HarfBuzz), or fails, the
 font goes through WeasyPrint's own two passes. Only inside `one_subset_pass()` (certseal's
 renders) and only on the method source it was checked against (`ACTIVE`).
+
+The subsets of large fonts (the Noto CJK collections, tens of thousands of glyph slots) are
+kept: with a Chinese, Japanese or Korean destination the CJK glyphs a certificate uses are
+those of its model's labels in that language, the same from one certificate to the next, and
+subsetting them was still 8 % of such a render (~29 ms). A subset is kept per font (its
+description, face index, file length, units per em and glyph count), glyph set and flags,
+which decide HarfBuzz's output; `KEPT_SUBSETS` of them at most, the least recently used
+forgotten first. Small fonts, whose glyph sets follow the certificate's data, are subset
+every time: it costs little.
 """
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from weasyprint.pdf import fonts as _fonts
 from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
@@ -35,13 +46,42 @@ def source_sha256() -> str:
     return scoped_patch.source_sha256(_two_passes)
 
 
+KEPT_SUBSETS = 32
+LARGE_FONT_GLYPHS = 5_000  # Latin, Greek, Cyrillic, Arabic, Hebrew faces have far fewer
+_kept: OrderedDict[tuple, bytes] = OrderedDict()
+
+
 def _subset(font, to_unicode, hinting) -> None:
     if not _SCOPE.active() or harfbuzz_subset is None:
         return _two_passes(font, to_unicode, hinting)
-    subset = _one_pass(font, sorted(to_unicode), hinting)
-    if subset is None:
-        return _two_passes(font, to_unicode, hinting)
+    glyph_ids = sorted(to_unicode)
+    key = _kept_key(font, glyph_ids, hinting)
+    subset = None if key is None else _kept.get(key)
+    if subset is not None:
+        _kept.move_to_end(key)
+    else:
+        subset = _one_pass(font, glyph_ids, hinting)
+        if subset is None:
+            return _two_passes(font, to_unicode, hinting)
+        if key is not None:
+            _kept[key] = subset
+            while len(_kept) > KEPT_SUBSETS:
+                _kept.popitem(last=False)
     font.file_content = subset
+
+
+def _kept_key(font, glyph_ids: list[int], hinting: bool) -> tuple | None:
+    """What decides the subset of a large font; None for a small one (not kept)."""
+    glyph_count = harfbuzz.hb_face_get_glyph_count(font.hb_face)
+    if glyph_count < LARGE_FONT_GLYPHS:
+        return None
+    blob = harfbuzz.hb_face_reference_blob(font.hb_face)
+    try:
+        file_length = harfbuzz.hb_blob_get_length(blob)
+    finally:
+        harfbuzz.hb_blob_destroy(blob)
+    return (font.hash, font.index, file_length, font.upem, glyph_count, tuple(glyph_ids), bool(hinting),
+            bool(font.missing))
 
 
 def _one_pass(font, glyph_ids: list[int], hinting: bool) -> bytes | None:

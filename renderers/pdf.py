@@ -35,12 +35,17 @@ from renderers.qr_path import qr_path_drawn_directly
 from renderers.resources import templates_dir
 from renderers.serialized_once import objects_serialized_once, serialize_once_from_now
 from renderers.shared_styles import styles_shared_across_renders
+from renderers.srgb_profile import srgb_color_profile
 from renderers.structure_tree import mark_lean
 from renderers.struts import struts_kept
 from renderers.svg_forms import svg_drawn_once
 from renderers.used_lengths import used_lengths_in_line
 
 PDF_VARIANT = "pdf/a-3b"
+# The output intent and default RGB colour space: certseal's parametric sRGB profile instead of
+# WeasyPrint's sampled sRGB2014.icc (renderers.srgb_profile says why). A CSS identifier is
+# how WeasyPrint names a colour profile given to it.
+OUTPUT_INTENT = "--certseal-srgb"
 ATTACHMENT_NAME = "certificate.json"
 XML_ATTACHMENT_NAME = "certificate.xml"  # the UN/CEFACT SPS XML, when that was the input
 SEAL_ELEMENT_ID = "certseal-seal"
@@ -174,11 +179,12 @@ def _html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
     fetcher = AssetFetcher()
     try:
         document = parse_html(html, fetcher).render(
-            font_config=font_configuration(), stylesheets=stylesheets(cert.model))
+            font_config=font_configuration(), stylesheets=stylesheets(cert.model),
+            color_profiles={OUTPUT_INTENT: srgb_color_profile()}, output_intent=OUTPUT_INTENT)
         seal_box = _find_seal_box(document)
         mark_lean(document)
         with svg_drawn_once(), objects_serialized_once():
-            data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True,
+            data = document.write_pdf(pdf_variant=PDF_VARIANT, pdf_tags=True, output_intent=OUTPUT_INTENT,
                                       attachments=_attachments(cert, fetcher),
                                       finisher=_finisher(cert, seal_box))
     except FatalURLFetchingError as exc:

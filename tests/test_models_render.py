@@ -177,3 +177,14 @@ def test_catalogs_cover_every_new_model():
     from renderers.i18n import missing_translations
     for lang in ("en", "nl", "de", "fr"):
         assert lang in supported_languages() and missing_translations(lang) == []
+
+
+def test_attestation_text_is_tokenized_once_per_text():
+    from renderers.clauses import parse_clauses
+
+    text = "I, the undersigned official veterinarian, certify that:\n(1) [x] the animals ~~were~~ are fit\n"
+    first = parse_clauses(text)
+    assert parse_clauses(str(text)) is first  # kept: the result is immutable
+    other = parse_clauses(text.replace("[x]", "[ ]"))
+    assert other is not first and other != first
+    assert other.paragraphs[0].lines[1].nodes != first.paragraphs[0].lines[1].nodes

@@ -52,3 +52,57 @@ def test_outside_certseal_renders_pydyf_deflates_at_level_9():
         inside = stream.data
     assert zlib.compress(data, 9) in outside
     assert zlib.compress(data, 6) in inside
+
+
+def _forget(monkeypatch) -> None:
+    deflate_level._kept.clear()
+    deflate_level._seen.clear()
+    monkeypatch.setattr(deflate_level, "_kept_bytes", 0)
+
+
+def test_large_streams_met_again_are_not_deflated_again(monkeypatch):
+    _forget(monkeypatch)
+    large = bytes(range(256)) * 200  # 51 kB
+    small = b"0 0 m 10 10 l S\n" * 100
+    with deflate_level.streams_deflated_at_default_level():
+        first = pydyf.Stream([large], compress=True).data
+        assert not deflate_level._kept  # met once: only remembered as met
+        assert pydyf.Stream([large], compress=True).data == first
+        assert list(deflate_level._kept) == [large]
+        deflated = deflate_level._kept[large]
+        deflate_level._kept[large] = b"kept"  # so a second stream can only be this one
+        again = pydyf.Stream([large], compress=True).data
+        pydyf.Stream([small], compress=True).data
+    assert zlib.compress(large, 6) in first and zlib.decompress(deflated) == large
+    assert b"stream\nkept\nendstream" in again and b"/Length 4" in again
+    assert list(deflate_level._kept) == [large]  # small streams are deflated every time
+    _forget(monkeypatch)
+
+
+def test_kept_streams_are_bounded(monkeypatch):
+    _forget(monkeypatch)
+    monkeypatch.setattr(deflate_level, "KEPT_MAX_BYTES", 100_000)
+    with deflate_level.streams_deflated_at_default_level():
+        for n in range(4):
+            for _ in range(2):
+                pydyf.Stream([bytes([n]) * 40_000], compress=True).data
+    assert len(deflate_level._kept) == 2  # 40 kB + a few hundred bytes deflated, each
+    _forget(monkeypatch)
+
+
+def test_streams_met_once_are_never_kept(monkeypatch):
+    _forget(monkeypatch)
+    with deflate_level.streams_deflated_at_default_level():
+        for n in range(50):
+            pydyf.Stream([bytes([n]) * 20_000], compress=True).data
+    assert not deflate_level._kept and len(deflate_level._seen) == 50
+    _forget(monkeypatch)
+
+
+def test_a_certificate_rendered_again_is_the_same_file(monkeypatch):
+    cert = sample_certificate("roses-ke-nl", "CHED-PP", "zh")
+    _forget(monkeypatch)
+    first = render_certificate(cert).data
+    assert render_certificate(cert).data == first
+    assert deflate_level._kept  # its large streams, met twice now
+    assert render_certificate(cert).data == first  # from the kept ones

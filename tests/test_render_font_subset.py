@@ -52,3 +52,42 @@ def test_a_font_the_one_pass_cannot_end_at_its_last_glyph_takes_two(monkeypatch)
     monkeypatch.setattr(font_subset, "_one_pass", lambda font, glyph_ids, hinting: None)
     fallen_back, two_pass_fonts = _render(monkeypatch, cert, one_pass=True)
     assert two_pass_fonts and fallen_back.data == reference.data
+
+
+def test_large_fonts_subsets_are_kept_and_the_file_is_the_same(monkeypatch):
+    cert = sample_certificate("roses-ke-nl", "CHED-PP", "zh")
+    reference, _ = _render(monkeypatch, cert, one_pass=False)
+    font_subset._kept.clear()
+    passes = []
+    one_pass = font_subset._one_pass
+    monkeypatch.setattr(font_subset, "_one_pass", lambda font, ids, hinting: passes.append(font.family)
+                        or one_pass(font, ids, hinting))
+    first, _ = _render(monkeypatch, cert, one_pass=True)
+    cjk = [family for family in passes if "CJK" in family]
+    assert cjk and len(font_subset._kept) == len(cjk)  # the CJK fonts' subsets, and nothing else
+    passes.clear()
+    again, _ = _render(monkeypatch, cert, one_pass=True)
+    assert passes and not any("CJK" in family for family in passes)  # kept; Latin fonts subset anew
+    assert first.data == again.data == reference.data
+
+
+def test_small_fonts_are_not_kept_and_the_kept_are_bounded(monkeypatch):
+    font_subset._kept.clear()
+    _render(monkeypatch, parse_certificate(sample("bovine-nl-be", "INTRA")), one_pass=True)
+    assert not font_subset._kept
+    monkeypatch.setattr(font_subset, "KEPT_SUBSETS", 1)
+    for destination in ("zh", "ja"):
+        _render(monkeypatch, sample_certificate("roses-ke-nl", "CHED-PP", destination), one_pass=True)
+    assert len(font_subset._kept) == 1
+    font_subset._kept.clear()
+
+
+def test_a_kept_subset_is_only_used_for_the_same_glyphs(monkeypatch):
+    # Another model's labels in the same language: the same CJK font, other glyphs.
+    font_subset._kept.clear()
+    _render(monkeypatch, sample_certificate("roses-ke-nl", "CHED-PP", "zh"), one_pass=True)
+    other = sample_certificate("bovine-nl-be", "INTRA", "zh")
+    reference, _ = _render(monkeypatch, other, one_pass=False)
+    kept, _ = _render(monkeypatch, other, one_pass=True)
+    assert kept.data == reference.data
+    font_subset._kept.clear()

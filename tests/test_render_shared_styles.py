@@ -31,6 +31,12 @@ _STYLESHEET = """
   .sep { border-collapse: separate } u { text-decoration: underline } em { color: currentcolor }
   a::after { content: " (p. " target-counter(attr(href), page) ")" }
   h2 { break-before: page } span[lang=en] { font-style: italic }
+  p.note::before { content: "\\bb  "; color: red; padding-left: 1rem; font-size: 1.5em }
+  @page { size: A5; margin: 20mm 15mm;
+    @top-center { content: "Head " counter(page); font-size: 2vw; border-bottom: 1px solid }
+    @bottom-right { content: counter(page) " / " counter(pages); width: 6em; padding: 1mm } }
+  @page wide { size: A5 landscape; @top-left { content: "wide"; font-size: 1rem } }
+  .wide { page: wide }
 """
 _PAGE = """<html lang="nl"><body>
   <p class="vw">viewport <span class="var">variables <em>and</em> <u>math</u></span></p>
@@ -38,7 +44,8 @@ _PAGE = """<html lang="nl"><body>
   <table><tr><td>collapsed</td><td>cells</td></tr></table>
   <table class="sep"><tr><td>separate</td><td>cells</td></tr></table>
   <p><a href="#target">see</a> <span lang="en">label</span> <span lang="en">label</span></p>
-  <h2 id="target">Target</h2><p>on page two</p>
+  <h2 id="target">Target</h2><p>on page two</p><p class="note">with a note</p>
+  <div class="wide">on a landscape page</div>
 </body></html>"""
 
 
@@ -87,7 +94,30 @@ def test_every_render_lays_out_as_weasyprint_alone():
     assert kept >= 10 and shared_styles.templates_kept(font_config) == kept  # reused, none remade
     # The document really had a target on its second page and an overflow moved to the viewport.
     pages = [entry for entry in alone if entry[0] == "page"]
-    assert len(pages) == 2 and pages[1][2] and pages[0][4] == "hidden"
+    assert len(pages) == 3 and pages[1][2] and pages[0][4] == "hidden"
+
+
+def test_pages_margin_boxes_pseudo_elements_and_copies_are_render_styles_of_templates():
+    font_config = FontConfiguration()
+    _laid_out(_PAGE, font_config, shared=True)
+    kept = shared_styles.templates_kept(font_config)
+    with _shared():
+        document = HTML(string=_PAGE).render(font_config=font_config, stylesheets=[_stylesheet(font_config)])
+    assert shared_styles.templates_kept(font_config) == kept
+    page_boxes = [page._page_box for page in document.pages]
+    margin_boxes = [box for page_box in page_boxes for box in page_box.children if type(box).__name__ == "MarginBox"]
+    before = [box for page_box in page_boxes for box in page_box.descendants()
+              if box.element_tag == "p::before" and type(box).__name__ == "InlineBox"]
+    tables = [box for page_box in page_boxes for box in page_box.descendants() if type(box).__name__ == "TableBox"]
+    assert len(margin_boxes) >= 6 and len(before) == 1 and len(tables) == 2
+    for box in page_boxes + margin_boxes + before + tables:  # a table box has a copy of its style
+        assert isinstance(box.style, shared_styles.RenderStyle), box
+        assert box.style.template.pseudo_type == box.style.pseudo_type
+    # A render's own style stays its own: changing it leaves the template and later renders alone.
+    page_style = page_boxes[0].style
+    page_style["margin_top"] = "changed"
+    assert page_style.template["margin_top"] != "changed"
+    assert _laid_out(_PAGE, font_config, shared=True) == _laid_out(_PAGE, font_config, shared=False)
 
 
 def test_a_template_never_computes_from_the_page_size():
