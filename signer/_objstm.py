@@ -5,7 +5,8 @@ the start for every object it fetches: O(n) per object, O(n²) for a stream of n
 WeasyPrint packs a certificate's ~2000 objects into few object streams, and the diff analysis
 of a B-LT / B-LTA original (which must read every object of every revision) then took over a
 minute for one 3-page certificate. This keeps, per reader, the decoded stream and an index
-objnum → (position, offset), and reads the object directly.
+objnum → (position, offset), and reads the object directly: with signer._objparse when the
+object is plain, else with pyHanko's `generic.read_object`.
 
 Only the success path is replaced: on anything unusual (not an object stream, index or
 position mismatch, a parse error, a forbidden object type) the original method runs and
@@ -19,6 +20,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from pyhanko.pdf_utils.decode_limits import DecodePurpose
+
+from signer import _objparse
 
 _ORIGINAL = PdfFileReader._get_object_from_stream
 _CACHE_ATTR = "_certseal_objstm_index"
@@ -54,10 +57,13 @@ def _fast_get_object_from_stream(self, idnum, stmnum, idx):
     found = index.get(idnum)
     if not (0 <= idx < n) or found is None or found[0] != idx:
         return _ORIGINAL(self, idnum, stmnum, idx)
-    stream_data = BytesIO(data)
-    stream_data.seek(first + found[1])
     try:
-        obj = generic.read_object(stream_data, generic.Reference(idnum, 0, self))
+        container_ref = generic.Reference(idnum, 0, self)
+        obj = _objparse.read_object(data, first + found[1], container_ref)
+        if obj is None:  # not plain enough for the fast parser: pyHanko's reader decides
+            stream_data = BytesIO(data)
+            stream_data.seek(first + found[1])
+            obj = generic.read_object(stream_data, container_ref)
     except Exception:
         return _ORIGINAL(self, idnum, stmnum, idx)
     if isinstance(obj, (generic.StreamObject, generic.IndirectObject)):

@@ -22,6 +22,7 @@ once more for page text, which pyHanko cannot extract, on another core meanwhile
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -32,6 +33,7 @@ from pyhanko.sign.validation import EmbeddedPdfSignature
 from renderers.collector import collector_paused
 from renderers.environment import Environment
 from signer._aio import run_sync
+from signer._reverse_xref import MAX_PATHS, paths_budget  # noqa: F401 - MAX_PATHS for callers
 from signer.consistency import (
     approval_environment_findings,
     embedded_data_findings,
@@ -253,6 +255,8 @@ class VerifyOptions:
     # Off by default: verification reads only what the file carries. When on, missing
     # revocation data may be fetched from the URLs in the certificates.
     allow_fetching: bool = False
+    # How many paths the change analysis may map per signed revision (signer._reverse_xref).
+    max_paths: int | None = None
 
 
 def _release(reader: PdfFileReader) -> None:
@@ -273,7 +277,8 @@ async def _verify(data: bytes, file_sha256: str, options: VerifyOptions) -> Repo
     if reader is None:
         return Report(file_sha256, (malformed,))
     try:
-        return await _verify_parsed(data, file_sha256, options, reader, malformed)
+        with paths_budget(options.max_paths) if options.max_paths is not None else nullcontext():
+            return await _verify_parsed(data, file_sha256, options, reader, malformed)
     finally:
         _release(reader)
 
@@ -363,6 +368,7 @@ async def verify_pdf_async(
     expect_env: Environment | None = None,
     at: datetime | None = None,
     allow_fetching: bool = False,
+    max_paths: int | None = None,
 ) -> Report:
     """Async variant of `verify_pdf` for callers inside an event loop. Never raises."""
     try:
@@ -371,7 +377,7 @@ async def verify_pdf_async(
         file_sha256 = ""
     try:
         expected = Environment(expect_env) if expect_env is not None else None
-        return await _verify(bytes(data), file_sha256, VerifyOptions(trust, expected, at, allow_fetching))
+        return await _verify(bytes(data), file_sha256, VerifyOptions(trust, expected, at, allow_fetching, max_paths))
     except Exception as e:  # the last net: a crash is a finding, never a pass
         return Report(file_sha256, (Finding(
             FindingKind.UNREADABLE, Verdict.INVALID, f"verification failed on this file: {short_error(e)}",
@@ -385,14 +391,16 @@ def verify_pdf(
     expect_env: Environment | None = None,
     at: datetime | None = None,
     allow_fetching: bool = False,
+    max_paths: int | None = None,
 ) -> Report:
     """Verify a received PDF against the configured trust roots. Never raises.
 
     `at` checks as of another time (default now); `allow_fetching` lets missing revocation
-    data be fetched over the network (default: embedded data only)."""
+    data be fetched over the network (default: embedded data only); `max_paths` bounds the
+    change analysis's map of a signed revision (default signer._reverse_xref.MAX_PATHS)."""
     try:
         with collector_paused():
             return run_sync(lambda: verify_pdf_async(
-                data, trust, expect_env=expect_env, at=at, allow_fetching=allow_fetching))
+                data, trust, expect_env=expect_env, at=at, allow_fetching=allow_fetching, max_paths=max_paths))
     except Exception as e:  # e.g. no thread could be started
         return Report("", (Finding(FindingKind.UNREADABLE, Verdict.INVALID, f"verification failed: {short_error(e)}"),))

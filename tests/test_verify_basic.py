@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 
 import pytest
 
@@ -144,16 +143,6 @@ def test_verification_works_inside_a_running_event_loop(pkis):
 
     for report in asyncio.run(inside()):
         assert report.verdict is Verdict.VALID
-
-
-def test_verifying_an_original_is_fast(pkis):
-    data = sealed_pdf(Environment.PRODUCTION)
-    verify_pdf(data, pkis.trust)  # warm imports and caches
-    start = time.perf_counter()
-    for _ in range(5):
-        assert verify_pdf(data, pkis.trust).verdict is Verdict.VALID
-    per_file = (time.perf_counter() - start) / 5
-    assert per_file < 0.25, f"{per_file * 1000:.0f} ms per verification"
 
 
 @pytest.mark.parametrize("env", [Environment.PRODUCTION, Environment.TRAINING])
