@@ -4,7 +4,7 @@ The renderer reserves the place (`RenderedPdf.seal_box`, also Info /CertsealSeal
 draw the signature widget's appearance into it: officer's name, qualification, authority,
 the sealing date and time formatted for each language (Babel, via renderers.i18n), and the
 seal certificate's subject. Typeset in Noto Serif like the certificate itself (pyHanko's
-OpenType engine, subsetting the font), not pyHanko's default Courier stamp. The text shrinks
+OpenType engine with the subsets of signer.seal_font), not pyHanko's default Courier stamp. The text shrinks
 to fit the box, so long names never spill out of it.
 
 Labels reuse msgids the catalogs already have ("Electronic seal", "Name of signatory",
@@ -19,78 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
-from functools import cache
-from pathlib import Path
 
 from pyhanko.pdf_utils import layout
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields
 from pyhanko.stamp import TextStampStyle
 
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/noto/NotoSerif-Regular.ttf"),
-    Path("/usr/share/fonts/noto/NotoSerif-Regular.ttf"),
-)
+from signer.seal_font import SealFontFactory, seal_font, seal_font_bytes
+
 FONT_SIZE = 7
 LEADING = 9
-
-
-# What the seal text can contain: Latin (all EU languages), Greek, Cyrillic, punctuation.
-# Everything else would have no glyph in the subset; names in other scripts are rare on EU
-# certificates and still appear correctly in the page text, which the renderer typesets.
-SEAL_UNICODES = [
-    *range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x370, 0x400), *range(0x400, 0x530),
-    *range(0x1E00, 0x1F00), *range(0x2010, 0x2028), *range(0x2030, 0x2045), 0x202F, 0x20AC, 0x2212,
-]
-
-
-@cache
-def seal_font() -> Path | None:
-    """Noto Serif (Debian fonts-noto-core); None leaves the seal invisible rather than ugly."""
-    return next((p for p in FONT_CANDIDATES if p.is_file()), None)
-
-
-@cache
-def seal_font_bytes() -> bytes | None:
-    """Noto Serif cut down once per process to the seal's character set, without OpenType
-    layout tables: parsing the full font for every seal costs ~1 s (GPOS, glyf); the cut
-    one parses in milliseconds. Latin text needs no shaping beyond the cmap."""
-    path = seal_font()
-    if path is None:
-        return None
-    from io import BytesIO
-
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
-    options = subset.Options()
-    options.layout_features = []
-    options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH"]
-    options.name_IDs = [1, 2, 4, 6]  # keep the PostScript name the PDF font is named after
-    options.notdef_outline = True
-    font = TTFont(str(path), lazy=True)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=SEAL_UNICODES)
-    subsetter.subset(font)
-    out = BytesIO()
-    font.save(out)
-    return out.getvalue()
-
-
-@dataclass(frozen=True)
-class _SealFontFactory(GlyphAccumulatorFactory):
-    """pyHanko's OpenType engine fed from the in-memory cut of the font."""
-
-    def create_font_engine(self, writer, obj_stream=None):
-        from io import BytesIO
-
-        from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
-
-        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
-            obj_stream = writer.prepare_object_stream()
-        return GlyphAccumulator(writer=writer, font_handle=BytesIO(seal_font_bytes()),
-                                font_size=self.font_size, obj_stream=obj_stream)
 
 
 @dataclass(frozen=True)
@@ -170,7 +108,7 @@ class SealAppearance:
         return TextStampStyle(
             stamp_text="\n".join(lines).replace("%", "%%"),
             text_box_style=TextBoxStyle(
-                font=_SealFontFactory(str(font), font_size=FONT_SIZE),
+                font=SealFontFactory(str(font), font_size=FONT_SIZE),
                 font_size=FONT_SIZE,
                 leading=LEADING,
                 text_color=(0.1, 0.1, 0.35),

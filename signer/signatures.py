@@ -50,7 +50,7 @@ from pyhanko.sign.validation import (
 from pyhanko_certvalidator import ValidationContext
 
 from renderers.environment import Environment
-import signer._objstm  # noqa: F401  (linear-time object streams for the diff analysis)
+from signer._reverse_xref import TooManyPaths
 from signer.policy import PolicyError, certificate_environment
 from signer.report import Finding, FindingKind, SignatureReport, Verdict, short_error
 from signer.timestamps import document_timestamp_time, signature_timestamp_time
@@ -280,6 +280,12 @@ def _modification_finding(status, field: str, role: _Role = SEAL,
             f"(coverage {coverage.name if coverage else 'unknown'})",
         )
     diff = status.diff_result
+    if isinstance(diff, TooManyPaths):
+        return Finding(
+            FindingKind.CHANGED_AFTER_SIGNING,
+            Verdict.INVALID,
+            f"changed after signing: what was added after the {role.what} could not be analysed ({diff})",
+        )
     if isinstance(diff, SuspiciousModification):
         return Finding(
             FindingKind.CHANGED_AFTER_SIGNING,
