@@ -467,10 +467,17 @@ class SQLiteRegistry(Registry):
     @contextmanager
     def _tx(self, *, write: bool) -> Iterator[_Cursor]:
         conn = self._connection()
-        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-        # writes can fail with SQLITE_BUSY without waiting when another writer got in between.
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        if conn.in_transaction:
+            # No operation spans two calls, so this is one that an asynchronous exception (a
+            # task's soft time limit, raised by a signal handler) cut off right after its
+            # BEGIN: undo it, or every later BEGIN on this connection would be refused.
+            conn.execute("ROLLBACK")
         try:
+            # IMMEDIATE takes the write lock up front: a deferred transaction that reads and
+            # then writes can fail with SQLITE_BUSY without waiting when another writer got in
+            # between. Inside the try: the BEGIN may wait out the busy timeout, and a signal
+            # that arrived meanwhile raises as soon as it returns.
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield _Cursor(conn, pg=False, now=self._NOW)
             conn.execute("COMMIT")
         except BaseException:
@@ -543,6 +550,11 @@ class PostgresRegistry(Registry):
     @contextmanager
     def _tx(self, *, write: bool) -> Iterator[_Cursor]:
         conn = self._connection()
+        if conn.info.transaction_status != self._psycopg.pq.TransactionStatus.IDLE:
+            # An operation cut off by an asynchronous exception (see SQLiteRegistry._tx) left
+            # its transaction open; psycopg would nest ours in it as a savepoint that never
+            # commits, holding its row locks for as long as the connection lives.
+            conn.rollback()
         with conn.transaction():
             yield _Cursor(conn, pg=True, now=self._NOW)
 

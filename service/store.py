@@ -209,8 +209,9 @@ class LocalStore:
             self._unlink_quietly(src)
             return self.uri(sha)
         # Check the pending copy too: it may have sat there a while, and promoting bad bytes
-        # would turn them into an "original".
-        if src.exists() and not self._intact(src, sha):
+        # would turn them into an "original". Missing is not corrupt: a concurrent promote may
+        # move it away at any moment (the rename below then says what happened).
+        if self._hashes_to(src, sha) is False:
             raise StoreCorrupt(f"pending blob {src} no longer hashes to {sha}", path=src)
         try:
             os.replace(src, dst)
@@ -318,10 +319,15 @@ class LocalStore:
 
     @staticmethod
     def _intact(path: Path, sha: str) -> bool:
+        return LocalStore._hashes_to(path, sha) is True
+
+    @staticmethod
+    def _hashes_to(path: Path, sha: str) -> bool | None:
+        """Whether the file's bytes hash to `sha`; None when there is no such file."""
         try:
             return hashlib.sha256(path.read_bytes()).hexdigest() == sha
         except FileNotFoundError:
-            return False
+            return None
         except OSError as exc:
             raise _os_error("read", path, exc) from exc
 

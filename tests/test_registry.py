@@ -341,3 +341,68 @@ def test_postgres_unreachable_is_transient() -> None:
         open_registry("postgresql://postgres:secret@127.0.0.1:1/test?connect_timeout=2")
     assert info.value.transient is True
     assert "secret" not in str(info.value)  # never leak the password
+
+
+class _Interrupted(Exception):
+    """Stands for Celery's SoftTimeLimitExceeded, which a signal handler raises in the task."""
+
+
+def test_sqlite_operation_cut_off_right_after_begin_leaves_the_connection_usable(tmp_path: Path) -> None:
+    """A soft time limit that fires while BEGIN IMMEDIATE waits for the write lock raises as
+    soon as the BEGIN returns. The next operation on that connection must still work (it once
+    failed with "cannot start a transaction within a transaction", and the task with it)."""
+    import signal
+
+    path = tmp_path / "reg.db"
+    r = open_registry(str(path))
+    issue(r, "CUT", 1)
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")  # the registry's next write must wait for this lock
+    released: list[float] = []
+
+    def release_lock() -> None:
+        blocker.execute("ROLLBACK")
+        released.append(time.monotonic())
+
+    release = threading.Timer(0.6, release_lock)
+
+    def handler(signum: int, frame: object) -> None:
+        raise _Interrupted
+
+    previous = signal.signal(signal.SIGALRM, handler)
+    try:
+        release.start()
+        signal.setitimer(signal.ITIMER_REAL, 0.2)  # fires while the BEGIN still waits
+        with pytest.raises(_Interrupted):
+            r.cancel("CUT", 1)
+        assert released, "the signal was raised only after the BEGIN had its lock"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        release.join()
+        blocker.close()
+    assert r.get("CUT", 1).status == Status.ISSUED  # the cut-off cancel did not happen
+    assert r.cancel("CUT", 1).status == Status.CANCELLED
+    with sqlite3.connect(path) as other:  # committed, not left in an open transaction
+        assert other.execute("SELECT status FROM certseal_originals").fetchall() == [("cancelled",)]
+    r.close()
+
+
+def test_postgres_operation_after_a_cut_off_transaction_commits(pg_url: str) -> None:
+    """The same on PostgreSQL: a transaction left open on the registry's connection is rolled
+    back, not used as the outer transaction of every later operation."""
+    import psycopg
+
+    r = open_registry(pg_url)
+    assert isinstance(r, PostgresRegistry)
+    issue(r, "CUT", 1)
+    conn = r._conn  # noqa: SLF001 - leave it as an interrupted operation would
+    try:
+        conn.execute("BEGIN")
+        conn.execute("UPDATE certseal_originals SET model = 'half-done'")
+        assert r.cancel("CUT", 1).status == Status.CANCELLED
+        with psycopg.connect(pg_url, autocommit=True) as other:
+            rows = other.execute("SELECT status, model FROM certseal_originals").fetchall()
+        assert rows == [("cancelled", "CHED-PP")]
+    finally:
+        r.close()  # else its open transaction's locks block dropping the schema

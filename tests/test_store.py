@@ -244,3 +244,22 @@ def test_read_only_store_is_transient_and_leaves_nothing(tmp_path: Path) -> None
         assert s.list_pending() == [waiting] and s.list_objects() == [kept]
     finally:
         undo()
+
+
+def test_a_promote_that_loses_the_pending_copy_to_a_concurrent_one_succeeds(store: LocalStore, monkeypatch) -> None:
+    """Several losers of a race for the same bytes promote together: the pending copy can be
+    moved away by another promote while this one checks it. Missing is not corrupt (it once
+    raised StoreCorrupt here, and the task failed as "in flight")."""
+    data = b"%PDF-1.7 same bytes from every racer\n"
+    sha = store.put_pending(data)
+    read = Path.read_bytes
+
+    def read_after_another_promote(path: Path) -> bytes:
+        if path == store.pending_path(sha) and path.exists():
+            store.object_path(sha).parent.mkdir(exist_ok=True)
+            os.replace(path, store.object_path(sha))  # the other promote's rename, just now
+        return read(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_after_another_promote)
+    assert store.promote(sha) == store.uri(sha)
+    assert store.get(sha) == data and store.list_pending() == []
