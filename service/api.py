@@ -46,6 +46,7 @@ from service.api_upload import media_type, read_limited_body, read_pdf_upload
 from service.api_verify import Verifier
 from service.config import Config, ConfigError, load_config
 from service.trust import trust_store
+from service.verify_limits import load_verify_limits
 from signer.report import headline
 from signer.trust import TrustStore
 
@@ -112,7 +113,7 @@ class ApiState:
             except ImportError:
                 raise HTTPException(503, "issuing is not available in this installation") from None
             try:
-                self._services = open_services(self.config)
+                self._services = open_services(self.config, environ=self.environ)
             except Exception as exc:  # a missing or unreachable store / registry, a bad URL
                 log.warning("cannot open store / registry: %s", exc)
                 raise HTTPException(503, f"store or registry unavailable: {_short(exc)}") from None
@@ -225,7 +226,8 @@ def create_app(config: Config | None = None, *, environ: Mapping[str, str] = os.
     api_cfg = load_api_config(config, environ)
     state = ApiState(
         config=config, api=api_cfg, environ=environ, metrics=Metrics(),
-        verifier=Verifier(TrustSource(config, environ), timeout_seconds=api_cfg.verify_timeout_seconds),
+        verifier=Verifier(TrustSource(config, environ), timeout_seconds=api_cfg.verify_timeout_seconds,
+                          limits=load_verify_limits(config, environ)),
     )
 
     @asynccontextmanager

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from signer.report import Finding, FindingKind, Report, Verdict, short_error
 from signer.trust import TrustStore
-from service.sandbox import verify_untrusted
+from service.sandbox import DEFAULT_LIMITS, Limits, verify_untrusted
 
 THUMBNAIL_TIMEOUT_S = 15
 THUMBNAIL_WIDTH_PX = 480
@@ -40,9 +40,11 @@ class Verification:
 
 
 class Verifier:
-    def __init__(self, trust: Callable[[], TrustStore], *, timeout_seconds: float, workers: int | None = None) -> None:
+    def __init__(self, trust: Callable[[], TrustStore], *, timeout_seconds: float, workers: int | None = None,
+                 limits: Limits = DEFAULT_LIMITS) -> None:
         self._trust = trust  # asked per upload: trust roots registered after start-up count too
         self._timeout = timeout_seconds
+        self.limits = limits  # the sandbox's ([verify] / CERTSEAL_VERIFY_*, read at start)
         self._pool = ThreadPoolExecutor(max_workers=workers or max(1, min(4, os.cpu_count() or 1)),
                                         thread_name_prefix="certseal-verify")
 
@@ -71,7 +73,7 @@ class Verifier:
         return Verification(report, png, loop.time() - started)
 
     def _work(self, data: bytes, thumbnail: bool) -> tuple[Report, bytes | None]:
-        report = verify_untrusted(data, self._trust())
+        report = verify_untrusted(data, self._trust(), limits=self.limits)
         png = page_one_png(signed_revision(data)) if thumbnail and report.signatures else None
         return report, png
 

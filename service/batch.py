@@ -415,7 +415,7 @@ def _warm_caches() -> None:
     the revocation data is fetched, and a cold cut on a loaded machine has pushed that gap past
     the validator's 1 s tolerance ("OCSP response is too recent") for a worker's first seal."""
     from renderers.html import jinja_environment
-    from signer.appearance import seal_font_bytes
+    from signer.seal_font import seal_font_bytes
 
     jinja_environment()
     seal_font_bytes()

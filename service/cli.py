@@ -13,6 +13,7 @@ from renderers.environment import Environment
 from renderers.errors import InputError
 
 if TYPE_CHECKING:  # the CLI imports its heavy parts lazily, per command
+    from service.sandbox import Limits
     from signer.report import Report
 
 EXIT_OK = 0
@@ -376,10 +377,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from service.config import load_config
     from service.sandbox import verify_untrusted
     from service.trust import trust_store
+    from service.verify_limits import load_verify_limits
     from signer.report import Report, render_text
     from signer.trust import TrustStore, load_trust_roots
 
     expect = Environment(args.expect_env) if args.expect_env else None
+    # No config file is fine (defaults); with --trust, it is read for the [verify] limits only.
+    config = load_config()
+    limits = load_verify_limits(config)
     if args.trust:
         by_env: dict[Environment, list[Path]] = {}
         for item in args.trust:
@@ -391,17 +396,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise UsageError(f"--trust: {exc}") from None
     else:
-        trust = trust_store(load_config())
+        trust = trust_store(config)
     if args.extract_signed and not args.output:
         raise UsageError("--extract-signed needs -o ORIGINAL.pdf")
-    data = _read_untrusted(args.file)
+    data = _read_untrusted(args.file, limits)
     if isinstance(data, Report):
         report = data
     else:
         at = _parse_at(args.at) if args.at else None
-        report = verify_untrusted(data, trust, expect_env=expect, at=at, allow_fetching=args.online)
+        report = verify_untrusted(data, trust, expect_env=expect, at=at, allow_fetching=args.online, limits=limits)
         if args.extract_signed:
-            _write_signed_revision(data, args.output)
+            _write_signed_revision(data, args.output, limits)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -419,32 +424,32 @@ def _parse_at(text: str):
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
-def _read_untrusted(path: Path) -> bytes | Report:
+def _read_untrusted(path: Path, limits: Limits) -> bytes | Report:
     """The file's bytes, or an INVALID report when it is too large to be an original (not read into memory)."""
     import hashlib
 
-    from service.sandbox import DEFAULT_LIMITS, oversized_report
+    from service.sandbox import oversized_report
 
     try:
         size = path.stat().st_size
-        if size <= DEFAULT_LIMITS.max_file_bytes:
+        if size <= limits.max_file_bytes:
             return path.read_bytes()
         digest = hashlib.sha256()
         with path.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
-        return oversized_report(digest.hexdigest(), size)
+        return oversized_report(digest.hexdigest(), size, limits)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _write_signed_revision(data: bytes, output: Path) -> None:
+def _write_signed_revision(data: bytes, output: Path, limits: Limits) -> None:
     from service.files import write_atomic
     from service.sandbox import LimitExceeded, run_limited
     from signer.extract import signed_revision
 
     try:
-        revision = run_limited(signed_revision, data)
+        revision = run_limited(signed_revision, data, limits=limits)
     except LimitExceeded as exc:
         print(f"certseal verify: no signed revision written: {exc}", file=sys.stderr)
         return

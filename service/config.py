@@ -24,6 +24,9 @@ For a PKCS#11 key (`key = "pkcs11:token=…;object=…?module-path=…"`) the PI
 
 The audit log: `[audit] log = "audit.log"` (default `CERTSEAL_HOME/audit.log`), or
 `CERTSEAL_AUDIT_LOG`.
+
+The verification sandbox's limits: the [verify] table (`cpu_seconds`, `wall_seconds`,
+`memory_mib`, `max_file_mib`) or `CERTSEAL_VERIFY_*`, parsed by service.verify_limits.
 """
 from __future__ import annotations
 
@@ -83,6 +86,8 @@ class Config:
     registry: str | None = None
     # The raw [worker] table; the worker parses its tuning keys itself (service.worker_settings).
     worker: Mapping[str, object] = field(default_factory=dict)
+    # The raw [verify] table: the sandbox's limits, parsed by service.verify_limits.
+    verify: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def store_url(self) -> str:
@@ -119,7 +124,11 @@ def load_config(environ: Mapping[str, str] = os.environ, home: Path | None = Non
     api_table = file_data.get("api", {})
     if not isinstance(api_table, dict):
         raise ConfigError(f"{home / CONFIG_FILE}: [api] must be a table")
-    return Config(home=home, environments=environments, api=api_table, **_issuing(file_data, home, environ))
+    verify_table = file_data.get("verify", {})
+    if not isinstance(verify_table, dict):
+        raise ConfigError(f"{home / CONFIG_FILE}: [verify] must be a table")
+    return Config(home=home, environments=environments, api=api_table, verify=verify_table,
+                  **_issuing(file_data, home, environ))
 
 
 def _issuing(file_data: dict, home: Path, environ: Mapping[str, str]) -> dict[str, object]:

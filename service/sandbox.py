@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from renderers.environment import Environment
 from signer.report import Finding, FindingKind, Report, Verdict
 from signer.trust import TrustStore
-from signer.verify import verify_pdf
+from signer.verify import MAX_PATHS, verify_pdf
 
 T = TypeVar("T")
 
@@ -51,6 +51,10 @@ class Limits:
     # On top of what the (forked) process already maps: the parent's libraries and fonts are
     # shared pages, so only new allocations should count against the budget.
     extra_memory_bytes: int = 768 << 20
+    # Not a process limit: how many paths the change analysis may map per signed revision
+    # (signer._reverse_xref.MAX_PATHS), so that a file built to make them explode is answered
+    # at once rather than at the limits above.
+    max_paths: int = MAX_PATHS
 
 
 DEFAULT_LIMITS = Limits()
@@ -247,7 +251,7 @@ def verify_untrusted(
     if len(data) > limits.max_file_bytes:
         return oversized_report(sha, len(data), limits)
     try:
-        return run_limited(_verify, data, trust, expect_env, at, allow_fetching, limits=limits)
+        return run_limited(_verify, data, trust, expect_env, at, allow_fetching, limits.max_paths, limits=limits)
     except LimitExceeded as exc:
         return Report(sha, (Finding(FindingKind.UNREADABLE, Verdict.INVALID, str(exc)),))
 
@@ -261,5 +265,5 @@ def oversized_report(file_sha256: str, size: int, limits: Limits = DEFAULT_LIMIT
 
 
 def _verify(data: bytes, trust: TrustStore, expect_env: Environment | None, at: datetime | None,
-            allow_fetching: bool) -> Report:
-    return verify_pdf(data, trust, expect_env=expect_env, at=at, allow_fetching=allow_fetching)
+            allow_fetching: bool, max_paths: int) -> Report:
+    return verify_pdf(data, trust, expect_env=expect_env, at=at, allow_fetching=allow_fetching, max_paths=max_paths)

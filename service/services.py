@@ -15,7 +15,9 @@ import socket
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from renderers.environment import Environment
 from renderers.model import Certificate
@@ -26,6 +28,9 @@ from signer.errors import SealingError
 from signer.keys import SealKey
 from signer.report import Report
 from signer.trust import TrustStore
+
+if TYPE_CHECKING:
+    from service.sandbox import Limits
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +43,18 @@ class Services:
     def __init__(
         self, config: Config, store: Store, registry: Registry, *,
         stale_claim_seconds: float = DEFAULT_STALE_CLAIM_SECONDS,
+        verify_limits: Limits | None = None,
     ) -> None:
+        from service.sandbox import DEFAULT_LIMITS
+
         self.config = config
         self.store = store
         self.registry = registry
         # A claim older than this belongs to an attempt that is dead for sure (see
         # service.worker_settings): only then may its (reference, version) be taken over.
         self.stale_claim_seconds = stale_claim_seconds
+        # The sandbox's limits for untrusted files ([verify] / CERTSEAL_VERIFY_*, read at start).
+        self.verify_limits = verify_limits or DEFAULT_LIMITS
         self._lock = threading.RLock()
         self._keys: dict[Environment, SealKey] = {}
         self._trust: TrustStore | None = None
@@ -115,7 +125,7 @@ class Services:
         command line and the HTTP API do: a hostile upload costs a verdict, never the worker."""
         from service.sandbox import verify_untrusted
 
-        return verify_untrusted(data, self.trust())
+        return verify_untrusted(data, self.trust(), limits=self.verify_limits)
 
     def check_sealed(self, data: bytes) -> Report:
         """Verify a candidate original this process has just rendered and sealed, in process:
@@ -156,14 +166,20 @@ class Services:
         self.registry.close()
 
 
-def open_services(config: Config | None = None, *, stale_claim_seconds: float | None = None) -> Services:
-    """Store and registry from the configuration (CERTSEAL_STORE, CERTSEAL_REGISTRY); raises
-    StoreError / RegistryError naming what is unreachable."""
-    config = config or load_config()
+def open_services(config: Config | None = None, *, stale_claim_seconds: float | None = None,
+                  environ: Mapping[str, str] = os.environ) -> Services:
+    """Store and registry from the configuration (CERTSEAL_STORE, CERTSEAL_REGISTRY), and the
+    verification sandbox's limits ([verify], CERTSEAL_VERIFY_*); raises StoreError /
+    RegistryError naming what is unreachable, ConfigError naming a bad limit."""
+    from service.verify_limits import load_verify_limits
+
+    config = config or load_config(environ)
+    verify_limits = load_verify_limits(config, environ)
     store = open_store(config.store_url)
     registry = open_registry(config.registry_url)
     return Services(config, store, registry,
-                    stale_claim_seconds=stale_claim_seconds or DEFAULT_STALE_CLAIM_SECONDS)
+                    stale_claim_seconds=stale_claim_seconds or DEFAULT_STALE_CLAIM_SECONDS,
+                    verify_limits=verify_limits)
 
 
 def ensure_training_pki(config: Config) -> Config:

@@ -188,3 +188,24 @@ def test_open_endpoints_can_require_a_token(tmp_path: Path, monkeypatch: pytest.
         # A verifier token opens verification only: it cannot render.
         render = client.post("/render", json={}, headers={"Authorization": "Bearer border-staff-token-123456"})
         assert render.status_code == 403
+
+
+def test_the_configured_sandbox_limits_reach_api_verification(tmp_path: Path) -> None:
+    from service.api import create_app
+
+    environ = {"CERTSEAL_STORE": str(tmp_path / "store"), "CERTSEAL_REGISTRY": str(tmp_path / "r.sqlite"),
+               "CERTSEAL_VERIFY_MAX_FILE_MIB": "1"}
+    app = create_app(load_config(environ=environ, home=tmp_path), environ=environ)
+    with TestClient(app) as client:
+        body = b"%PDF-1.7\n" + b"%" * (2 << 20)
+        answer = client.post("/verify", content=body, headers={"Content-Type": "application/pdf"})
+    assert answer.status_code == 200 and answer.json()["verdict"] == "INVALID"
+    assert answer.json()["reasons"] == ["the file is 2 MiB, larger than any certificate original (1 MiB limit)"]
+
+
+def test_a_bad_sandbox_limit_stops_the_api_at_start(tmp_path: Path) -> None:
+    from service.api import create_app
+
+    environ = {"CERTSEAL_VERIFY_CPU_SECONDS": "0"}
+    with pytest.raises(ConfigError, match="CERTSEAL_VERIFY_CPU_SECONDS: must be positive"):
+        create_app(load_config(environ=environ, home=tmp_path), environ=environ)

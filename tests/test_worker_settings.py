@@ -1,5 +1,5 @@
 """The worker's configuration, Celery settings, fault classification and error payloads (no
-broker needed)."""
+broker needed), and the verification sandbox's limits ([verify], CERTSEAL_VERIFY_*)."""
 from __future__ import annotations
 
 import errno
@@ -12,9 +12,11 @@ import pytest
 from renderers.errors import InputError
 from service.config import ConfigError, load_config
 from service.faults import is_transient
+from service.sandbox import DEFAULT_LIMITS, Limits
 from service.registry import RegistryError
 from service.store import StoreCorrupt, StoreError, StoreNotFound
 from service.task_errors import InvalidInput, TaskError, task_error, unavailable
+from service.verify_limits import load_verify_limits
 from service.worker import QUEUE, make_app, worker_argv
 from service.worker_settings import WorkerSettings
 from signer.errors import SealingError
@@ -119,3 +121,87 @@ def test_worker_command_says_what_is_unreachable(tmp_path: Path) -> None:
     assert "certseal worker: registry postgresql://nobody@127.0.0.1:1/none" in proc.stderr
     usage = subprocess.run([certseal, "worker", "--concurrency", "0"], env=env, capture_output=True, text=True)
     assert usage.returncode == 64
+
+
+# --- the verification sandbox's limits ----------------------------------------------------------
+
+def test_verify_limits_default_then_file_then_variables(tmp_path: Path) -> None:
+    assert load_verify_limits(config(tmp_path), environ={}) == DEFAULT_LIMITS
+    toml = "[verify]\ncpu_seconds = 5\nwall_seconds = 7.5\nmemory_mib = 256\nmax_file_mib = 2\n"
+    assert load_verify_limits(config(tmp_path, toml=toml), environ={}) == Limits(
+        max_file_bytes=2 << 20, wall_seconds=7.5, cpu_seconds=5, extra_memory_bytes=256 << 20)
+    env = {"CERTSEAL_VERIFY_CPU_SECONDS": "3", "CERTSEAL_VERIFY_MAX_FILE_MIB": "1", "CERTSEAL_VERIFY_WALL_SECONDS": ""}
+    limits = load_verify_limits(config(tmp_path, env, toml), environ=env)
+    assert limits == Limits(max_file_bytes=1 << 20, wall_seconds=7.5, cpu_seconds=3, extra_memory_bytes=256 << 20)
+    assert isinstance(limits.cpu_seconds, int)  # RLIMIT_CPU takes whole seconds
+    # Only some keys set: the others keep their defaults.
+    only_wall = load_verify_limits(config(tmp_path), environ={"CERTSEAL_VERIFY_WALL_SECONDS": "12"})
+    assert only_wall == Limits(wall_seconds=12.0)
+    paths = load_verify_limits(config(tmp_path, toml="[verify]\nmax_paths = 20000\n"), environ={})
+    assert paths == Limits(max_paths=20_000)
+    assert load_verify_limits(config(tmp_path), environ={"CERTSEAL_VERIFY_MAX_PATHS": "7"}).max_paths == 7
+
+
+@pytest.mark.parametrize("env, toml, message", [
+    ({"CERTSEAL_VERIFY_CPU_SECONDS": "lots"}, "", "CERTSEAL_VERIFY_CPU_SECONDS: expected a whole number, got 'lots'"),
+    ({"CERTSEAL_VERIFY_CPU_SECONDS": "1.5"}, "", "CERTSEAL_VERIFY_CPU_SECONDS: expected a whole number"),
+    ({"CERTSEAL_VERIFY_CPU_SECONDS": "0"}, "", "CERTSEAL_VERIFY_CPU_SECONDS: must be positive"),
+    ({"CERTSEAL_VERIFY_WALL_SECONDS": "-3"}, "", "CERTSEAL_VERIFY_WALL_SECONDS: must be positive"),
+    ({"CERTSEAL_VERIFY_WALL_SECONDS": "nan"}, "", "CERTSEAL_VERIFY_WALL_SECONDS: expected a number"),
+    ({"CERTSEAL_VERIFY_MEMORY_MIB": "512M"}, "", "CERTSEAL_VERIFY_MEMORY_MIB: expected a whole number"),
+    ({"CERTSEAL_VERIFY_MAX_FILE_MIB": "0"}, "", "CERTSEAL_VERIFY_MAX_FILE_MIB: must be positive"),
+    ({"CERTSEAL_VERIFY_MAX_PATHS": "2.5"}, "", "CERTSEAL_VERIFY_MAX_PATHS: expected a whole number"),
+    ({}, "[verify]\nmemory_mib = 0\n", r"config.toml \[verify\] memory_mib: must be positive"),
+    ({}, '[verify]\nwall_seconds = "soon"\n', r"config.toml \[verify\] wall_seconds: expected a number"),
+    ({}, "[verify]\ncpu_seconds = true\n", r"config.toml \[verify\] cpu_seconds: expected a whole number"),
+    ({}, "[verify]\nmax_file_mib = 0.5\n", r"config.toml \[verify\] max_file_mib: expected a whole number"),
+])
+def test_bad_verify_limits_name_the_variable_or_the_key(tmp_path: Path, env: dict, toml: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_verify_limits(config(tmp_path, env, toml), environ=env)
+
+
+def test_a_verify_table_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[verify\] must be a table"):
+        config(tmp_path, toml='verify = "fast"\n')
+
+
+def _oversized(tmp_path: Path) -> Path:
+    path = tmp_path / "big.pdf"
+    path.write_bytes(b"%PDF-1.7\n" + b"%" * (2 << 20))  # just over 2 MiB
+    return path
+
+
+def test_the_configured_limits_reach_the_workers_sandbox(tmp_path: Path) -> None:
+    from service.services import open_services
+
+    env = {"CERTSEAL_STORE": str(tmp_path / "store"), "CERTSEAL_REGISTRY": f"sqlite://{tmp_path / 'r.db'}",
+           "CERTSEAL_VERIFY_MAX_FILE_MIB": "1"}
+    services = open_services(config(tmp_path, env, "[verify]\nwall_seconds = 9\n"), environ=env)
+    try:
+        assert services.verify_limits == Limits(max_file_bytes=1 << 20, wall_seconds=9.0)
+        report = services.verify(_oversized(tmp_path).read_bytes())
+    finally:
+        services.close()
+    assert report.verdict.value == "INVALID"
+    assert [f.message for f in report.findings] == [
+        "the file is 2 MiB, larger than any certificate original (1 MiB limit)"]
+
+
+def test_certseal_verify_takes_its_limits_from_the_environment_with_no_config_file(tmp_path: Path) -> None:
+    import json
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CERTSEAL_")}
+    env.update(CERTSEAL_HOME=str(tmp_path / "no-such-home"), CERTSEAL_VERIFY_MAX_FILE_MIB="1")
+    certseal = str(Path(sys.executable).with_name("certseal"))
+    big = _oversized(tmp_path)
+    proc = subprocess.run([certseal, "verify", "--json", str(big)], env=env, capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (1, ""), proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["verdict"] == "INVALID" and report["reasons"] == [
+        "the file is 2 MiB, larger than any certificate original (1 MiB limit)"]
+    assert not (tmp_path / "no-such-home").exists()
+    env["CERTSEAL_VERIFY_MAX_FILE_MIB"] = "lots"
+    bad = subprocess.run([certseal, "verify", str(big)], env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "CERTSEAL_VERIFY_MAX_FILE_MIB: expected a whole number" in bad.stderr, bad.stderr
