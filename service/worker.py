@@ -53,6 +53,7 @@ def make_app(settings: WorkerSettings) -> Celery:
             # Look for abandoned messages every `restore_interval` seconds (throttle 1: each time).
             "unacked_restore_interval": settings.restore_interval,
             "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": settings.restore_mutex_expire,
         },
         result_backend_transport_options={"visibility_timeout": visibility},
         # A broker restart is an outage to wait out, never a reason to exit or drop a result.

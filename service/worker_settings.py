@@ -29,6 +29,7 @@ _KEYS: dict[str, tuple[str, type]] = {
     "retry_backoff_max": ("CERTSEAL_RETRY_BACKOFF_MAX", float),
     "max_retries": ("CERTSEAL_TASK_MAX_RETRIES", int),
     "restore_interval": ("CERTSEAL_UNACKED_RESTORE_INTERVAL", int),
+    "restore_mutex_expire": ("CERTSEAL_UNACKED_MUTEX_EXPIRE", int),
 }
 STALE_MARGIN_SECONDS = 60.0
 
@@ -48,6 +49,12 @@ class WorkerSettings:
     # How often a worker looks for messages whose visibility timeout ran out (kombu's default
     # is 10 s x a throttle of 10, i.e. up to 100 s late).
     restore_interval: int = 10
+    # Workers take turns at that look under a Redis lock that expires after this long. A worker
+    # killed while holding it (SIGKILL, OOM) blocks every other worker's look until then:
+    # kombu's default, 300 s, stranded a killed worker's tasks for five minutes. The look takes
+    # milliseconds, and two workers looking at once restore nothing twice (each restore is a
+    # transaction watching the unacked set), so a short expiry costs nothing.
+    restore_mutex_expire: int = 10
 
     @property
     def effective_visibility_timeout(self) -> float:

@@ -28,7 +28,8 @@ from _worker_helpers import (
 )
 
 BATCH = int(os.environ.get("TEST_WORKER_FAULT_BATCH", "12"))
-# A whole worker killed: its messages come back after the visibility timeout (30 s here).
+# A whole worker killed: its messages come back after the visibility timeout (30 s here) plus,
+# at worst, the expiry of the restore lock it may have held (10 s).
 TIMEOUT = 150 + 6 * BATCH
 
 
@@ -64,18 +65,64 @@ def test_worker_killed_mid_batch_and_restarted(tmp_path: Path, redis_server: Red
             # (Not before its main process has noticed the first death: killed with it, it
             # would never say so.)
             rig.worker.kill_all()
+            _as_if_killed_holding_the_restore_lock(rig, redis_server.url(2))
             events.append(f"worker killed at {done}")
             rig.worker.start()
             events.append("worker restarted")
 
     try:
-        wait_all([r for _, r in sent], timeout=TIMEOUT, during=during)
+        try:
+            wait_all([r for _, r in sent], timeout=TIMEOUT, during=during)
+        except AssertionError:
+            sent = _send_again_what_no_worker_received(rig, sent)
     finally:
         rig.worker.stop()
     assert len(events) == 3, events
     assert _pool_death_logged(rig)
     _sweep(rig)
     check_batch(sent, rig.store, rig.registry)
+
+
+def _as_if_killed_holding_the_restore_lock(rig: Rig, broker: str) -> None:
+    """Workers take turns, under a Redis lock, to look for messages whose visibility timeout ran
+    out (here once a second). A SIGKILL can land while the worker holds that lock, which then
+    blocks the next worker's looks until it expires. Left as the worker would have left it, with
+    the expiry the worker's own configuration gives it, that worst case is tested every run
+    rather than one run in many (CI met it once: with kombu's 300 s, two tasks stranded)."""
+    import redis
+    from kombu.transport.redis import Channel
+
+    from service.config import load_config
+    from service.worker import make_app
+    from service.worker_settings import WorkerSettings
+
+    env = rig.worker.env
+    options = make_app(WorkerSettings.load(load_config(env), env)).conf.broker_transport_options
+    expire = options.get("unacked_mutex_expire", Channel.unacked_mutex_expire)
+    key = options.get("unacked_mutex_key", Channel.unacked_mutex_key)
+    redis.Redis.from_url(broker).set(key, "held by the killed worker", px=int(expire * 1000), nx=True)
+
+
+def _send_again_what_no_worker_received(rig: Rig, sent: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """Kombu's Redis transport takes a message off the queue (BRPOP) before it records it as
+    unacknowledged, so a worker SIGKILLed in between loses that message for good: no visibility
+    timeout brings it back (kombu#305, #1836; RabbitMQ has no such window). The README says what a
+    workflow does then: send the task again, which is idempotent. So a task still pending here
+    is sent again only if no worker ever received it; one that was received and never finished is
+    a failure of certseal's own, and fails the test."""
+    log = rig.worker.log()
+    again = []
+    for ref, result in sent:
+        if result.ready():
+            again.append((ref, result))
+            continue
+        assert f"certseal.issue[{result.id}] received" not in log, f"{ref}: received, then never finished"
+        number = int(ref.rsplit(".", 1)[1])
+        again.append((ref, send_issue(rig.app, certificate(number))))
+    resent = [r for (_, r), (_, old) in zip(again, sent) if r is not old]
+    assert 0 < len(resent) <= 2, f"{len(resent)} messages lost: more than the window explains"
+    wait_all(resent, timeout=TIMEOUT)
+    return again
 
 
 def test_broker_crash_and_restart_mid_batch(tmp_path: Path, redis_server: RedisServer) -> None:  # noqa: F811

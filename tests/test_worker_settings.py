@@ -76,6 +76,19 @@ def test_celery_app_settings(tmp_path: Path) -> None:
     assert conf.broker_connection_max_retries is None and conf.result_backend_always_retry
 
 
+def test_a_killed_workers_restore_lock_expires_in_seconds_not_minutes(tmp_path: Path) -> None:
+    from kombu.transport.redis import Channel
+
+    options = make_app(WorkerSettings.load(config(tmp_path), environ={})).conf.broker_transport_options
+    assert Channel.unacked_mutex_expire == 300, "kombu's default changed: is the setting still needed?"
+    assert options["unacked_mutex_expire"] == 10
+    env = {"CERTSEAL_UNACKED_MUTEX_EXPIRE": "3"}
+    assert make_app(WorkerSettings.load(config(tmp_path, env), environ=env)).conf.broker_transport_options[
+        "unacked_mutex_expire"] == 3
+    with pytest.raises(ConfigError, match="CERTSEAL_UNACKED_MUTEX_EXPIRE"):
+        WorkerSettings.load(config(tmp_path), environ={"CERTSEAL_UNACKED_MUTEX_EXPIRE": "0"})
+
+
 def test_transient_or_not() -> None:
     from celery.exceptions import SoftTimeLimitExceeded
     from kombu.exceptions import OperationalError
