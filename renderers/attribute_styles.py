@@ -19,24 +19,26 @@ Only inside `attribute_styles_shared()` (certseal's renders), without presentati
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from xml.etree import ElementTree
 
 from weasyprint import css as _css
 
 from renderers import scoped_patch
+from renderers.render_memory import RenderMemory
 
 # sha256 over inspect.getsource of find_style_attributes and StyleFor.__init__ (which compares
 # the declarations by identity) in WeasyPrint 70.0.
 CHECKED_SOURCE_SHA256 = "42d68bb5ab95d956c1f49a527449fe3119eea0c3144f222dfaa691c36706ac6a"
-_SCOPE = scoped_patch.Scope("certseal_attribute_styles")
-attribute_styles_shared = _SCOPE.on
 _find_style_attributes = _css.find_style_attributes
 MAX_ENTRIES = 4096  # distinct (tag, attributes) seen: a certificate has a few dozen
 
 _Rules = tuple[tuple[tuple[int, int, int], tuple], ...]  # (specificity, declarations) per rule
-# Touched only inside certseal's renders, which run one at a time (renderers.pdf).
-_parsed: OrderedDict[tuple, _Rules] = OrderedDict()
+# Touched only inside certseal's renders, which run one at a time (renderers.pdf). Attributes
+# without declarations that one certificate alone has (a link's address, say) are forgotten
+# as its render ends.
+_parsed = RenderMemory(MAX_ENTRIES)
+_SCOPE = scoped_patch.Scope("certseal_attribute_styles", when_left=lambda: _parsed.end_render())
+attribute_styles_shared = _SCOPE.on
 
 
 def source_sha256() -> str:
@@ -47,14 +49,18 @@ def _rules(tag, attributes: tuple, base_url) -> _Rules:
     key = (tag, attributes, base_url)
     rules = _parsed.get(key)
     if rules is not None:
-        _parsed.move_to_end(key)
         return rules
     # WeasyPrint's own parse, of an element that has only this tag and these attributes.
     alone = ElementTree.Element(tag, dict(attributes))
-    rules = _parsed[key] = tuple((specificity, tuple(declarations)) for specificity, _, declarations, _
-                                 in _find_style_attributes(alone, False, base_url))
-    while len(_parsed) > MAX_ENTRIES:
-        _parsed.popitem(last=False)
+    rules = tuple((specificity, tuple(declarations)) for specificity, _, declarations, _
+                  in _find_style_attributes(alone, False, base_url))
+    if rules:
+        # Declarations: kept at once, so that every render hands the same objects to the
+        # templates of renderers.shared_styles, which key on them. They come from a few
+        # attributes (lang, dir) whose values are not data.
+        _parsed.keep(key, rules)
+    else:
+        _parsed.put(key, rules)
     return rules
 
 

@@ -43,7 +43,8 @@ from renderers.text_memory import PerFontConfiguration, text_style_values
 CHECKED_SOURCE_SHA256 = "af2de6bd945bb2c90e2ae261a8e9143a6acf4588b09fee1dd39b2965e3600905"
 # One entry per distinct drawn line (324 on the 4-page CHED-PP sample), under 1 kB each.
 _lines = PerFontConfiguration(max_entries=5_000)
-_SCOPE = scoped_patch.Scope("certseal_drawn_lines_remembered")
+# What only one render shaped is forgotten as it ends (renderers.render_memory).
+_SCOPE = scoped_patch.Scope("certseal_drawn_lines_remembered", when_left=lambda: _lines.end_render())
 drawn_lines_remembered = _SCOPE.on
 _draw_first_line = _draw_text.draw_first_line
 _Layout = _line_break.Layout
@@ -247,10 +248,11 @@ def draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix):
     if type(line) is tuple and _replay(stream, line, matrix):
         return []
     _activate(layout)
-    if line is not _SEEN_ONCE:
-        # Recorded the second time it is drawn, so a line drawn once only (a one-off value, a
-        # process's single render) costs no recording; and drawn by WeasyPrint when the
-        # document does not embed the recorded line's fonts yet.
+    if line is not _SEEN_ONCE and not (line is None and _lines.made_before(font_config, key)):
+        # Recorded the second time it is drawn (in this render, or since an earlier render
+        # drew it too), so a line drawn once only (a one-off value, a process's single render)
+        # costs no recording; and drawn by WeasyPrint when the document does not embed the
+        # recorded line's fonts yet.
         if line is None:
             _lines.put(font_config, key, _SEEN_ONCE)
         return _draw_first_line(stream, textbox, text_overflow, block_ellipsis, matrix)

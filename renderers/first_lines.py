@@ -43,7 +43,8 @@ CHECKED_SOURCE_SHA256 = "0d48dacda0ca0aeb53d03ae05bacc6dd3123dff443fba3729fa3192
 # About 900 calls per 4-page certificate, half of them distinct; about 1 kB per answer: room
 # for the labels of every model in several language pairs beside a long consignment's values.
 _answers = PerFontConfiguration(max_entries=5_000)
-_SCOPE = scoped_patch.Scope("certseal_first_lines_remembered")
+# What only one render shaped is forgotten as it ends (renderers.render_memory).
+_SCOPE = scoped_patch.Scope("certseal_first_lines_remembered", when_left=lambda: _answers.end_render())
 first_lines_remembered = _SCOPE.on  # the block in which certseal's renders use the cache
 _split_first_line = _line_break.split_first_line
 _Layout = _line_break.Layout

@@ -32,8 +32,10 @@ def sources_sha256(*functions: Callable) -> str:
 
 
 class Scope:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, when_left: Callable[[], None] | None = None) -> None:
         self._on: ContextVar[bool] = ContextVar(name, default=False)
+        # Called as the outermost `on()` block of a context ends (a render's end).
+        self._when_left = when_left
         # Is the switch on here? Bound to ContextVar.get: replacements ask it on every call
         # (the computed-style path some 40,000 times a render).
         self.active: Callable[[], bool] = self._on.get
@@ -45,3 +47,5 @@ class Scope:
             yield
         finally:
             self._on.reset(token)
+            if self._when_left is not None and not self._on.get():
+                self._when_left()

@@ -4,15 +4,17 @@ of a key a text's style makes, and bounded memories kept per font configuration.
 A text is shaped the same way whenever its text properties (`TEXT_PROPERTIES`: every style
 property WeasyPrint's Pango layout set-up, line splitting and font description read) and the
 font configuration are the same. certseal keeps one FontConfiguration per process; a memory
-is held for it weakly and forgets its least recently used entries first.
+is held for it weakly, keeps past a render only what several renders made, and forgets its
+least recently used entries first.
 """
 from __future__ import annotations
 
 import weakref
-from collections import OrderedDict
 from collections.abc import Hashable
 
 from weasyprint.css import check_math
+
+from renderers.render_memory import RenderMemory
 
 TEXT_PROPERTIES = (
     "white_space", "font_size", "direction", "font_language_override", "lang", "font_family",
@@ -62,8 +64,9 @@ def _read_text_style_values(style) -> tuple | None:
 
 
 class PerFontConfiguration:
-    """A bounded memory per FontConfiguration, least recently used entries forgotten first.
-    Used only inside certseal's renders, which run one at a time (renderers.pdf), so unlocked."""
+    """A RenderMemory per FontConfiguration (renderers.render_memory: kept past a render only
+    what more than one render made). Used only inside certseal's renders, which run one at a
+    time (renderers.pdf), so unlocked."""
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
@@ -73,19 +76,24 @@ class PerFontConfiguration:
         memory = self._memories.get(font_config)
         if memory is None:
             return None
-        value = memory.get(key)
-        if value is not None:
-            memory.move_to_end(key)
-        return value
+        return memory.get(key)
 
     def put(self, font_config, key: Hashable, value) -> None:
         memory = self._memories.get(font_config)
         if memory is None:
-            memory = self._memories[font_config] = OrderedDict()
-        memory[key] = value
-        while len(memory) > self.max_entries:
-            memory.popitem(last=False)
+            memory = self._memories[font_config] = RenderMemory(self.max_entries)
+        memory.max_entries = self.max_entries
+        memory.put(key, value)
+
+    def made_before(self, font_config, key: Hashable) -> bool:
+        memory = self._memories.get(font_config)
+        return memory is not None and memory.made_before(key)
+
+    def end_render(self) -> None:
+        for memory in list(self._memories.values()):
+            memory.end_render()
 
     def size(self, font_config) -> int:
+        """Entries kept for later renders."""
         memory = self._memories.get(font_config)
         return 0 if memory is None else len(memory)

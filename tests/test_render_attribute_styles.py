@@ -9,6 +9,7 @@ import pytest
 from weasyprint import HTML
 
 import renderers.attribute_styles as attribute_styles
+from renderers.render_memory import RenderMemory
 import renderers.pdf as pdf_module
 from renderers.render import render_certificate
 from _render_helpers import render_without, sample_certificate
@@ -84,8 +85,26 @@ def test_the_pdf_is_the_one_weasyprint_makes_without_sharing(monkeypatch, name, 
 
 
 def test_what_is_remembered_is_bounded(monkeypatch):
-    monkeypatch.setattr(attribute_styles, "MAX_ENTRIES", 3)
+    monkeypatch.setattr(attribute_styles, "_parsed", RenderMemory(3))
     html = "".join(f'<p lang="x-bounded-{i}">{i}</p>' for i in range(10))  # not seen before
     with attribute_styles.attribute_styles_shared():
         HTML(string=html).render(font_config=pdf_module.font_configuration())
     assert attribute_styles.remembered() <= 3
+
+
+def test_attributes_without_declarations_one_render_alone_had_are_not_kept():
+    # A certificate's own addresses (its QR code's, its verification link's) must not pile up
+    # in a worker that renders thousands; a lang's declarations are kept at once.
+    def render(href: str, lang: str = "x-kept") -> None:
+        html = f'<p lang="{lang}"><a href="https://verify.example/{href}">{href}</a></p>'
+        with attribute_styles.attribute_styles_shared():
+            HTML(string=html).render(font_config=pdf_module.font_configuration())
+
+    render("warm-up 1")
+    render("warm-up 2")  # what every such document has (html, body ...) is kept from here
+    before = attribute_styles.remembered()
+    for i in range(3):
+        render(f"certificate {i}")
+    assert attribute_styles.remembered() == before
+    render("certificate 4", lang="x-kept-at-once")
+    assert attribute_styles.remembered() == before + 1

@@ -46,21 +46,47 @@ def test_the_pdf_is_the_one_without_the_cache(monkeypatch, shaped, destination):
     earlier_cert, later_cert = renamed_samples(destination, "Alpha", "Bravo Charlie")
 
     cold = render_certificate(earlier_cert).data  # an empty cache: repeats within the render
-    misses_before = len(shaped)
+    misses_cold = len(shaped)
+    again = render_certificate(earlier_cert).data  # shaped again, now kept: a second render made it
+    shaped.clear()
     warm = render_certificate(later_cert).data  # the labels remembered, new values
-    shaped_later = shaped[misses_before:]
-    assert shaped_later and any("Bravo" in text for text in shaped_later)
-    assert len(shaped_later) < misses_before / 2
-    assert cold == render_without(monkeypatch, earlier_cert, "first_lines_remembered")
+    assert shaped and any("Bravo" in text for text in shaped)
+    assert len(shaped) < misses_cold / 2
+    assert cold == again == render_without(monkeypatch, earlier_cert, "first_lines_remembered")
     assert warm == render_without(monkeypatch, later_cert, "first_lines_remembered")
 
 
-def test_a_second_render_of_a_certificate_shapes_no_first_line_again(shaped):
+def test_a_third_render_of_a_certificate_shapes_no_first_line_again(shaped):
     cert = sample_certificate("bovine-nl-be", "INTRA")
+    font_config = pdf_module.font_configuration()
     first = render_certificate(cert).data
     assert len(shaped) > 100
+    assert first_lines.cache_size(font_config) == 0  # one render alone made it all: nothing kept
+    assert render_certificate(cert).data == first
+    assert first_lines.cache_size(font_config) > 100
     shaped.clear()
     assert render_certificate(cert).data == first
+    assert shaped == []
+
+
+def test_what_one_certificate_alone_has_is_not_kept(shaped):
+    # A worker issues thousands of distinct certificates: their own values must not pile up.
+    earlier_cert, later_cert = renamed_samples("en", "Alpha", "Bravo Charlie")
+    font_config = pdf_module.font_configuration()
+    render_certificate(earlier_cert)
+    render_certificate(earlier_cert)
+    kept = first_lines.cache_size(font_config)
+    shaped.clear()
+    render_certificate(later_cert)
+    bravo = [text for text in shaped if "Bravo" in text]
+    assert bravo
+    assert first_lines.cache_size(font_config) == kept
+    shaped.clear()
+    render_certificate(later_cert)  # a second render of the same values: now they are kept
+    assert [text for text in shaped if "Bravo" in text] == bravo
+    assert first_lines.cache_size(font_config) > kept
+    shaped.clear()
+    render_certificate(later_cert)
     assert shaped == []
 
 
@@ -119,6 +145,10 @@ def test_the_cache_is_bounded_least_recently_used_first(monkeypatch, shaped):
     monkeypatch.setattr(first_lines._answers, "max_entries", 3)
     font_config = pdf_module.font_configuration()
     style = _style()
+    with first_lines.first_lines_remembered():  # an earlier render: made, not kept
+        for text in ("one", "two", "three", "four"):
+            _split(text, style)
+    assert first_lines.cache_size(font_config) == 0
     with first_lines.first_lines_remembered():
         for text in ("one", "two", "three"):
             _split(text, style)
@@ -131,6 +161,19 @@ def test_the_cache_is_bounded_least_recently_used_first(monkeypatch, shaped):
     assert shaped == ["two"]
 
 
+def test_what_a_render_alone_made_serves_its_own_repeats_then_goes(shaped):
+    font_config = pdf_module.font_configuration()
+    style = _style()
+    with first_lines.first_lines_remembered():
+        _split("IMSOC reference CHEDPP.NL.2026.0000001", style)
+        _split("IMSOC reference CHEDPP.NL.2026.0000001", style)  # the next page's header
+    assert shaped == ["IMSOC reference CHEDPP.NL.2026.0000001"]
+    assert first_lines.cache_size(font_config) == 0
+    with first_lines.first_lines_remembered():
+        _split("IMSOC reference CHEDPP.NL.2026.0000001", style)
+    assert len(shaped) == 2 and first_lines.cache_size(font_config) == 1
+
+
 def test_a_template_reload_starts_from_a_new_font_configuration():
     # A stylesheet may declare other fonts after a reload: nothing shaped before may be reused.
     import renderers.drawn_lines as drawn_lines
@@ -138,6 +181,7 @@ def test_a_template_reload_starts_from_a_new_font_configuration():
 
     cert = sample_certificate("bovine-nl-be", "INTRA")
     rendered = render_certificate(cert).data
+    assert render_certificate(cert).data == rendered  # the second render keeps what both made
     before = pdf_module.font_configuration()
     assert first_lines.cache_size(before) > 0 and drawn_lines.cache_size(before) > 0
     clear_caches()
