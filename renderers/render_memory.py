@@ -6,8 +6,8 @@ on every page, a reference in every header) are served from them. Only keys that
 render made too are kept for later renders, least recently used forgotten first. So what one
 certificate alone has (its reference, dates, names, quantities) is never kept: a worker that
 issues thousands of distinct certificates kept every such value until the bound was full,
-and its memory grew 11 % over 1,000 tasks (`make bench --worker-tasks 1000`), while what
-certificates share (labels, box numbers, legal text) is kept from the second render on.
+and its memory grew 11 % over 1,000 tasks (`python -m bench --worker-tasks 1000`), while
+what certificates share (labels, box numbers, legal text) is kept from the second render on.
 
 What earlier renders made is remembered as key hashes only, a bounded number of them, oldest
 forgotten first. A hash collision can only keep an entry that one render made: its value is
