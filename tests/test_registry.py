@@ -162,18 +162,22 @@ def test_claim_race_processes_one_winner(url: str) -> None:
 
 # -- stale claims ------------------------------------------------------------------------------
 
+STALE_S = 2.0
+
 
 def test_take_over_only_stale_claims(reg: Registry) -> None:
     reg.claim("STALE", 1, sha("dead"), environment="training", model="m", owner="dead-worker")
     # Fresh claim: not taken over.
     assert not reg.take_over_stale_claim("STALE", 1, older_than_seconds=60, new_sha256=sha("new"), owner="w2")
     assert reg.get("STALE", 1).sha256 == sha("dead")  # type: ignore[union-attr]
-    time.sleep(0.3)
-    assert reg.take_over_stale_claim("STALE", 1, older_than_seconds=0.2, new_sha256=sha("new"), owner="w2")
+    # Stale after STALE_S; the margins are whole seconds so that a loaded machine (CI saw 0.2 s
+    # pass between two calls) cannot make a fresh claim stale before it is checked.
+    time.sleep(STALE_S + 0.2)
+    assert reg.take_over_stale_claim("STALE", 1, older_than_seconds=STALE_S, new_sha256=sha("new"), owner="w2")
     e = reg.get("STALE", 1)
     assert e is not None and (e.sha256, e.claim_owner, e.status) == (sha("new"), "w2", Status.CLAIMED)
     # The new claim is fresh again: a third worker cannot snatch it right away.
-    assert not reg.take_over_stale_claim("STALE", 1, older_than_seconds=0.2, new_sha256=sha("third"), owner="w3")
+    assert not reg.take_over_stale_claim("STALE", 1, older_than_seconds=STALE_S, new_sha256=sha("third"), owner="w3")
     # The "dead" worker was only slow: its bytes are no longer the original.
     with pytest.raises(ClaimLost):
         reg.mark_issued("STALE", 1, sha("dead"), "file:///dead")
@@ -188,7 +192,9 @@ def test_take_over_only_stale_claims(reg: Registry) -> None:
 def test_concurrent_take_over_has_one_winner(url: str) -> None:
     setup = open_registry(url)
     setup.claim("STALE2", 1, sha("dead"), environment="training", model="m", owner="dead")
-    time.sleep(0.3)
+    # The race must end before the winner's own claim turns stale (STALE_S): under load, with
+    # 0.2 s, a late thread took the winner's claim over in CI, and there were two winners.
+    time.sleep(STALE_S + 0.2)
     n = 8
     barrier = threading.Barrier(n)
     outcomes: dict[int, bool] = {}
@@ -196,7 +202,7 @@ def test_concurrent_take_over_has_one_winner(url: str) -> None:
     def worker(i: int) -> None:
         r = open_registry(url)
         barrier.wait()
-        outcomes[i] = r.take_over_stale_claim("STALE2", 1, older_than_seconds=0.2, new_sha256=sha(i), owner=f"w{i}")
+        outcomes[i] = r.take_over_stale_claim("STALE2", 1, older_than_seconds=STALE_S, new_sha256=sha(i), owner=f"w{i}")
         r.close()
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
