@@ -386,14 +386,30 @@ def run_batch(args: Sequence[Path], options: BatchOptions, *, out: TextIO = sys.
             interrupted = True
     progress.finish()
     summary = BatchSummary(tuple(results), progress.elapsed, interrupted, len(inputs) - len(results))
-    failures = sorted((r for r in results if r.failed), key=lambda r: str(r.input))
+    failures = [r for r in results if r.failed]
     if failures and progress.live:
         # On a terminal they scrolled by above the bar; a list at the end is what one acts on.
         print(f"{len(failures)} failed:", file=err)
-        for item in failures:
-            print(f"  {item.input}: {item.detail}", file=err)
+        for line in failure_list(failures):
+            print(line, file=err)
     print(summary.line(options.output_dir), file=out)
     return summary
+
+
+def failure_list(failures: Iterable[ItemResult]) -> list[str]:
+    """The failures by reason, inputs in name order: a reason many inputs share (a missing
+    seal key, an unreachable TSA) is said once, above the inputs it stopped."""
+    by_detail: dict[str, list[Path]] = {}
+    for item in sorted(failures, key=lambda r: str(r.input)):
+        by_detail.setdefault(item.detail, []).append(item.input)
+    lines = []
+    for detail, inputs in by_detail.items():
+        if len(inputs) == 1:
+            lines.append(f"  {inputs[0]}: {detail}")
+        else:
+            lines.append(f"  {len(inputs)} inputs: {detail}")
+            lines.extend(f"    {path}" for path in inputs)
+    return lines
 
 
 def _serve_local_cas(config: Config, options: BatchOptions, stack: ExitStack, progress: Progress) -> None:

@@ -22,6 +22,7 @@ import pytest
 from conftest import SHARED
 from renderers.samples import list_samples
 from service.config import load_config
+from service.batch import ItemResult, Outcome, failure_list
 from service.progress import Progress
 from service.trust import trust_store
 from signer.verify import verify_pdf
@@ -275,3 +276,15 @@ def test_live_progress_shows_failures_above_the_bar_but_not_successes() -> None:
     text = stream.getvalue()
     assert "failed b: fields.x: missing\n" in text and "ok a" not in text
     assert text.endswith("\n") and "2/2" in text.splitlines()[-1]
+
+
+def test_the_final_list_says_a_shared_reason_once_above_its_inputs() -> None:
+    no_key = "no seal key configured for the training environment: run `certseal pki init --env training`"
+    failures = [ItemResult(Path(f"in/{name}.json"), Path(f"out/{name}.pdf"), outcome, detail)
+                for name, outcome, detail in (
+                    ("c", Outcome.FAILED, no_key), ("broken", Outcome.BAD_INPUT, "invalid input: version: missing"),
+                    ("a", Outcome.FAILED, no_key), ("b", Outcome.FAILED, no_key))]
+    assert failure_list(failures) == [
+        f"  3 inputs: {no_key}", "    in/a.json", "    in/b.json", "    in/c.json",
+        "  in/broken.json: invalid input: version: missing",
+    ]
