@@ -40,8 +40,7 @@ class RenderMemory:
 
     def put(self, key: Hashable, value: object) -> None:
         digest = hash(key)
-        if digest in self._made_before:
-            self._this_render.pop(key, None)
+        if digest in self._made_before:  # fixed for the render: it changes only at end_render
             self.keep(key, value)
         else:
             self._this_render[key] = value
