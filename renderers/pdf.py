@@ -36,9 +36,11 @@ from renderers.resources import templates_dir
 from renderers.serialized_once import objects_serialized_once, serialize_once_from_now
 from renderers.shared_styles import styles_shared_across_renders
 from renderers.srgb_profile import srgb_color_profile
+from renderers.stream_colors import colors_set_once
 from renderers.structure_tree import mark_lean
 from renderers.struts import struts_kept
 from renderers.svg_forms import svg_drawn_once
+from renderers.tag_queries import tag_queries_from_tree
 from renderers.used_lengths import used_lengths_in_line
 
 PDF_VARIANT = "pdf/a-3b"
@@ -171,7 +173,8 @@ def html_to_pdf(html: str, cert: Certificate) -> RenderedPdf:
     with (_one_render_at_a_time, collector_paused(), short_style_path(), used_lengths_in_line(), struts_kept(),
           first_lines_remembered(), drawn_lines_remembered(), font_files_read_lazily(),
           one_subset_pass(), bare_boxes_settled(), qr_path_drawn_directly(), attribute_styles_shared(),
-          streams_deflated_at_default_level(), normal_flow_read_once(), styles_shared_across_renders()):
+          streams_deflated_at_default_level(), normal_flow_read_once(), styles_shared_across_renders(),
+          colors_set_once(), tag_queries_from_tree()):
         return _html_to_pdf(html, cert)
 
 
