@@ -231,6 +231,10 @@ def _find_seal_box(document) -> SealBox | None:
 
 def _seal_box_from_layout(document) -> SealBox | None:
     for index, page in enumerate(document.pages):
+        # WeasyPrint lists the ids on each page (`anchors`): only that page's boxes are searched.
+        anchors = getattr(page, "anchors", None)
+        if anchors is not None and SEAL_ELEMENT_ID not in anchors:
+            continue
         for layout_box in page._page_box.descendants():
             element = getattr(layout_box, "element", None)
             if element is None or element.get("id") != SEAL_ELEMENT_ID:

@@ -18,8 +18,8 @@ from renderers.metadata import INFO_KEYS, XMP_NAMESPACE
 from renderers.model import parse_certificate
 from renderers.page_resources import inherit_shared_resources
 from renderers.pdf import ATTACHMENT_NAME, RenderedPdf, UnsafeResourceError, html_to_pdf
-from renderers.render import render_certificate, render_png, render_pngs
-from renderers.samples import list_samples
+from renderers.render import render_certificate, render_certificate_html, render_png, render_pngs
+from renderers.samples import list_samples, load_sample
 from renderers.watermark import all_watermark_phrases, watermark_phrase
 from _render_helpers import (
     attachments, catalog_af_relationships, flat, has_poppler, info, page_sizes_pt, page_texts,
@@ -214,6 +214,16 @@ def test_seal_place_is_in_the_certifying_officer_box(rendered):
     assert 0 < seal.x1 < seal.x2 <= A4[0] and 0 < seal.y1 < seal.y2 <= A4[1]
     assert seal.x2 - seal.x1 > 100 and seal.y2 - seal.y1 > 50
     assert info(r.pdf.data)["CertsealSealBox"] == seal.as_info()
+
+
+def test_the_seal_is_found_on_the_page_that_lists_its_id():
+    cert = parse_certificate(load_sample("CHED-PP", "roses-ke-nl"))
+    document = pdf_module.parse_html(render_certificate_html(cert), AssetFetcher()).render(
+        font_config=pdf_module.font_configuration(), stylesheets=pdf_module.stylesheets(cert.model))
+    found = pdf_module._find_seal_box(document)
+    for page in document.pages:  # without the ids, every page's boxes are searched
+        page.anchors = None
+    assert found is not None and found == pdf_module._find_seal_box(document)
 
 
 # ------------------------------------------------------------------ fetching & safety
