@@ -29,6 +29,15 @@ STAGE_LABELS = {
     "naive_pdf": "naive: WeasyPrint defaults",
     "naive_sign": "naive: pyHanko sign_pdf",
     "naive_issue": "= naive (parse+HTML+naive PDF+sign)",
+    "issue_less_layout": "issue without its layout step",  # printed as a part of the issue row
+}
+PHASE_LABELS = {  # the pdf stage's split (bench.render_phases)
+    "styles": "styles (cascade)",
+    "boxes": "box tree",
+    "layout": "layout",
+    "drawing": "drawing (page streams)",
+    "writing": "PDF writing (fonts, tags, file)",
+    "other": "other (parse, pages, seal box, GC)",
 }
 ROW_ORDER = ("parse", "html", "pdf", "seal_bb", "seal_blta", "verify", "verify_sandboxed", "issue",
              "naive_pdf", "naive_sign", "naive_issue")
@@ -141,6 +150,11 @@ def _row(out: TextIO, label: str, s: dict | None, target: Target | None = None) 
     out.write(f"  {label:<38}{s['median_ms']:>10.1f}{s['p95_ms']:>10.1f}{s['docs_per_s']:>9.2f}{rss:>9}  {verdict}\n")
 
 
+def _phase_row(out: TextIO, label: str, s: dict) -> None:
+    """A part of the row above: median and p95 only."""
+    out.write(f"    {'- ' + label:<36}{s['median_ms']:>10.1f}{s['p95_ms']:>10.1f}\n")
+
+
 def _header(out: TextIO) -> None:
     out.write(f"  {'stage':<38}{'median ms':>10}{'p95 ms':>10}{'docs/s':>9}{'RSS MB':>9}  target\n")
 
@@ -178,6 +192,11 @@ def print_report(results: dict, out: TextIO) -> None:
             elif stage in ("verify", "verify_sandboxed"):
                 target = targets.get(f"{name} {STAGE_LABELS[stage]} median")
             _row(out, STAGE_LABELS[stage], s, target)
+            if stage == "pdf":
+                for phase, summary in entry.get("pdf_phases", {}).items():
+                    _phase_row(out, PHASE_LABELS[phase], summary)
+            elif stage == "issue" and "issue_less_layout" in entry["composites"]:
+                _phase_row(out, STAGE_LABELS["issue_less_layout"], entry["composites"]["issue_less_layout"])
         ratios = entry.get("naive_ratio") or {}
         if ratios:
             t = targets.get(f"{name} naive/certseal (issue)")

@@ -13,7 +13,11 @@ A round runs the chain once, timing every call on its own:
 
 `issue` is parse + html + pdf + seal_bb of the same round (the pipeline run once, end to end);
 `naive_issue` is parse + html + naive_pdf + naive_sign. The first `warmup` rounds fill the
-caches (fonts, stylesheets, templates, key) and are not counted.
+caches (fonts, stylesheets, templates, key) and are not counted. Each round issues the
+certificate under a reference of its own (`BenchInput.raw_for_round`), as a worker does. The
+pdf stage is also split into WeasyPrint's steps (`bench.render_phases`: styles, boxes, layout,
+drawing, writing, other), and `issue_less_layout` is the issue without its layout step: what the
+rest costs on its own.
 
 Each job runs in a freshly spawned process (`run_isolated`), so its peak RSS is its own and
 no input warms the caches of the next.
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from typing import Any, Callable
 
+from bench import render_phases
 from bench.inputs import BenchInput
 from bench.measure import Summary, children_peak_rss_mb, peak_rss_mb, reset_peak_rss
 from bench.pki import PkiHandle
@@ -79,6 +84,7 @@ class _Round:
 
     def __init__(self) -> None:
         self.ms: dict[str, float] = {}
+        self.pdf_phases: dict[str, float] = {}  # bench.render_phases: the pdf stage's split
         self.rss: dict[str, float | None] = {}
         self.per_stage_rss = True
 
@@ -121,9 +127,10 @@ def measure(job: Job) -> dict:
     for index in range(job.warmup + job.rounds):
         counted = index - job.warmup
         r = _Round()
-        cert = r.run("parse", parse, job.input.raw)
+        cert = r.run("parse", parse, job.input.raw_for_round(index))
         html = r.run("html", render_certificate_html, cert)
-        rendered = r.run("pdf", html_to_pdf, html, cert)
+        with render_phases.timed(lambda: r.ms.get("pdf")) as r.pdf_phases:
+            rendered = r.run("pdf", html_to_pdf, html, cert)
         sealed_bb = r.run("seal_bb", seal, cert, rendered, Level.B_B, None)
         if job.full:
             sealed_lta = r.run("seal_blta", seal, cert, rendered, Level.B_LTA, services)
@@ -167,6 +174,13 @@ def measure(job: Job) -> dict:
         sums = [sum(r.ms[p] for p in parts) for r in rounds if all(p in r.ms for p in parts)]
         if sums:
             composites[name] = Summary.of(sums).to_dict()
+    # The issue with its layout step taken out: what the rest of the pipeline costs on its own.
+    less_layout = [sum(r.ms[p] for p in ISSUE_STAGES) - r.pdf_phases["layout"]
+                   for r in rounds if "layout" in r.pdf_phases and all(p in r.ms for p in ISSUE_STAGES)]
+    if less_layout:
+        composites["issue_less_layout"] = Summary.of(less_layout).to_dict()
+    pdf_phases = {phase: Summary.of(samples).to_dict() for phase in render_phases.PHASES
+                  if (samples := [r.pdf_phases[phase] for r in rounds if phase in r.pdf_phases])}
     ratios = {}
     if "naive_issue" in composites:
         ratios["issue"] = composites["naive_issue"]["median_ms"] / composites["issue"]["median_ms"]
@@ -174,7 +188,7 @@ def measure(job: Job) -> dict:
     return {
         "name": job.input.name, "label": job.input.label, "kind": job.input.kind,
         "rounds": job.rounds, "warmup": job.warmup, **facts,
-        "stages": stages, "composites": composites, "naive_ratio": ratios,
+        "stages": stages, "pdf_phases": pdf_phases, "composites": composites, "naive_ratio": ratios,
         "peak_rss_mb": process_peak,
         "peak_rss_per_stage": all(r.per_stage_rss for r in rounds),
         "sandbox_peak_rss_mb": children_peak_rss_mb() if job.full else None,

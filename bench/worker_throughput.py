@@ -190,10 +190,9 @@ def _worker_env(home: Path, broker: str, store: Path, registry: str, pki_dir: Pa
 
 
 def _certificates(count: int, start: int) -> list[dict]:
-    """The CHED-PP nl+en input, each with its own reference."""
-    base = json.loads(ched_pp("en").raw)
-    prefix = base["reference"].rsplit(".", 1)[0]
-    return [{**base, "reference": f"{prefix}.{start + i:07d}", "version": 1} for i in range(count)]
+    """The CHED-PP nl+en input, each with its own reference (as the stage rounds number them)."""
+    chedpp = ched_pp("en")
+    return [{**json.loads(chedpp.raw_for_round(start + i)), "version": 1} for i in range(count)]
 
 
 class _Sampler(threading.Thread):

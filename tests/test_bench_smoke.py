@@ -37,7 +37,28 @@ def test_quick_bench_writes_every_stage(tmp_path: Path) -> None:
     # One round: the end-to-end issue is exactly its four stages of that round.
     issue = entry["composites"]["issue"]["median_ms"]
     assert issue == pytest.approx(sum(entry["stages"][s]["median_ms"] for s in ("parse", "html", "pdf", "seal_bb")))
+    # The pdf stage split into WeasyPrint's steps (bench.render_phases), adding up to the stage.
+    phases = {name: summary["median_ms"] for name, summary in entry["pdf_phases"].items()}
+    assert set(phases) == {"styles", "boxes", "layout", "drawing", "writing", "other"}
+    assert all(phases[name] > 0 for name in ("styles", "boxes", "layout", "drawing", "writing")), phases
+    assert sum(phases.values()) == pytest.approx(entry["stages"]["pdf"]["median_ms"])
+    assert entry["composites"]["issue_less_layout"]["median_ms"] == pytest.approx(issue - phases["layout"])
     assert entry["naive_ratio"]["issue"] > 0 and entry["peak_rss_mb"] > 0
     assert {t["name"] for t in data["targets"]} >= {"chedpp-nl-en issue median", "chedpp-nl-en naive/certseal (issue)"}
     # The same numbers reach the terminal.
     assert "= issue (parse+HTML+PDF+seal B-B)" in run.stdout and "naive ÷ certseal" in run.stdout
+    assert "- layout" in run.stdout and "- issue without its layout step" in run.stdout
+
+
+def test_each_round_issues_a_certificate_of_its_own():
+    from bench.inputs import ched_pp, intra_sps
+    from renderers.model import parse_certificate
+
+    chedpp = ched_pp("en")
+    references = [parse_certificate(json.loads(chedpp.raw_for_round(i))).reference for i in range(3)]
+    assert len(set(references)) == 3 and chedpp.reference not in references
+    assert all(len(r) == len(chedpp.reference) and r[:-7] == chedpp.reference[:-7] for r in references)
+    sps = intra_sps()
+    if sps is not None:  # shared/ beside the checkout: the SPS XML renumbered everywhere it says it
+        renumbered = sps.raw_for_round(0)
+        assert sps.reference.encode() not in renumbered and len(renumbered) == len(sps.raw)
