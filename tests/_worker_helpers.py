@@ -227,6 +227,25 @@ def wait_all(results: Iterable[AsyncResult], *, timeout: float, during: Callable
         time.sleep(0.3)
 
 
+def task_ids_held_by_broker(broker: str, queue: str = "certseal") -> set[str] | None:
+    """The ids of the tasks whose message the Redis broker still holds, queued or recorded as
+    unacknowledged (kombu's `unacked` hash, which the visibility timeout restores from);
+    None while the broker cannot be asked."""
+    import json
+
+    import redis
+
+    try:
+        client = redis.Redis.from_url(broker, socket_timeout=5)
+        queued = client.lrange(queue, 0, -1)
+        unacked = client.hvals("unacked")
+    except redis.RedisError:
+        return None
+    ids = {json.loads(raw)["headers"]["id"] for raw in queued}
+    ids.update(json.loads(raw)[0]["headers"]["id"] for raw in unacked)
+    return ids
+
+
 def stored_objects(store_root: Path) -> dict[str, bytes]:
     objects = {}
     for fan in (store_root / "objects").iterdir():
