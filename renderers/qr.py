@@ -14,6 +14,7 @@ import qrcode.constants
 from markupsafe import Markup
 
 from renderers.environment import DEFAULT_VERIFICATION_BASE, Environment
+from renderers.qr_mask import choose_mask
 
 # What a path's `d` attribute from qrcode's SvgPathImage may contain; anything else would
 # mean the SVG is not what we think it is, and it must not reach the HTML unescaped.
@@ -46,7 +47,8 @@ class QrCode:
 def qr_code(data: str) -> QrCode:
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     qr.add_data(data)
-    qr.make(fit=True)
+    qr.best_fit()
+    qr.makeImpl(False, choose_mask(qr))  # what qr.make(fit=True) makes, its mask found faster
     matrix = qr.get_matrix()  # quiet zone included
     d = dark_runs_path(matrix)
     if not d or not _PATH_DATA.match(d):
