@@ -196,6 +196,13 @@ def send_issue(app: Celery, certificate: dict, options: dict | None = None) -> A
     return app.send_task("certseal.issue", args=[certificate, options or {}], queue="certseal")
 
 
+def is_ready(result: AsyncResult) -> bool:
+    try:
+        return result.ready()
+    except Exception:  # noqa: BLE001 - broker down for a moment: ask again later
+        return False
+
+
 def wait_all(results: Iterable[AsyncResult], *, timeout: float, during: Callable[[int], None] | None = None) -> None:
     """Until every result is ready. `during(done)` is called between polls (to kill things);
     connection errors (a broker being restarted) are waited out like anything else."""
@@ -203,15 +210,7 @@ def wait_all(results: Iterable[AsyncResult], *, timeout: float, during: Callable
     total = len(pending)
     deadline = time.monotonic() + timeout
     while pending:
-        still = []
-        for r in pending:
-            try:
-                ready = r.ready()
-            except Exception:  # noqa: BLE001 - broker down for a moment: ask again later
-                ready = False
-            if not ready:
-                still.append(r)
-        pending = still
+        pending = [r for r in pending if not is_ready(r)]
         if during is not None:
             during(total - len(pending))
         if not pending:

@@ -23,6 +23,7 @@ from _worker_helpers import (
     WorkerProcess,
     check_batch,
     client,
+    is_ready,
     redis_server,  # noqa: F401 - fixture
     send_issue,
     task_ids_held_by_broker,
@@ -124,7 +125,7 @@ def _wait_sending_again_what_was_lost(rig: Rig, broker: str, sent: list[tuple[st
     gone_since: dict[str, float] = {}
     resent: list[str] = []
     while True:
-        pending = [(i, ref, r) for i, (ref, r) in enumerate(current) if not _ready(r)]
+        pending = [(i, ref, r) for i, (ref, r) in enumerate(current) if not is_ready(r)]
         if during is not None:
             during(len(current) - len(pending))
         if not pending:
@@ -144,13 +145,6 @@ def _wait_sending_again_what_was_lost(rig: Rig, broker: str, sent: list[tuple[st
             raise AssertionError(f"{len(pending)} of {len(current)} tasks not done after {TIMEOUT:.0f} s "
                                  f"(sent again: {resent}): {_whereabouts(pending, held, log)}")
         time.sleep(0.3)
-
-
-def _ready(result: AsyncResult) -> bool:
-    try:
-        return result.ready()
-    except Exception:  # noqa: BLE001 - broker down for a moment: ask again later
-        return False
 
 
 def _whereabouts(pending: list[tuple[int, str, AsyncResult]], held: set[str] | None, log: str) -> dict[str, str]:
