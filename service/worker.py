@@ -2,8 +2,9 @@
 
 Delivery guarantees come from three places together:
 - the broker: a message is acknowledged only after its task finished (acks_late), handed back
-  when the pool process running it dies (reject_on_worker_lost), and, on Redis, redelivered
-  when nobody acknowledged it within the visibility timeout (a whole worker killed);
+  when the pool process running it dies (reject_on_worker_lost), and, when a whole worker is
+  killed, redelivered by RabbitMQ as its connection closes, by Redis once nobody acknowledged
+  it within the visibility timeout;
 - one message at a time per pool process (prefetch 1), so a dead worker strands few;
 - `service.originals`: any number of deliveries of one issue make one original.
 
@@ -31,7 +32,6 @@ TASK_MODULE = "service.tasks"
 
 def make_app(settings: WorkerSettings) -> Celery:
     app = Celery("certseal", broker=settings.broker_url, backend=settings.result_backend, include=[TASK_MODULE])
-    visibility = settings.effective_visibility_timeout
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -48,14 +48,8 @@ def make_app(settings: WorkerSettings) -> Celery:
         task_time_limit=settings.time_limit,
         worker_max_memory_per_child=settings.max_memory_per_child,
         task_track_started=True,
-        broker_transport_options={
-            "visibility_timeout": visibility,
-            # Look for abandoned messages every `restore_interval` seconds (throttle 1: each time).
-            "unacked_restore_interval": settings.restore_interval,
-            "unacked_restore_throttle": 1,
-            "unacked_mutex_expire": settings.restore_mutex_expire,
-        },
-        result_backend_transport_options={"visibility_timeout": visibility},
+        broker_transport_options=_broker_transport_options(settings),
+        result_backend_transport_options={"visibility_timeout": settings.effective_visibility_timeout},
         # A broker restart is an outage to wait out, never a reason to exit or drop a result.
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
@@ -63,11 +57,25 @@ def make_app(settings: WorkerSettings) -> Celery:
         result_backend_always_retry=True,
         redis_retry_on_timeout=True,
         redis_socket_keepalive=True,
-        # Keep tasks running through a lost connection; their messages come back after the
-        # visibility timeout and the repeat returns the stored original.
+        # Keep tasks running through a lost connection; their messages come back (Redis after the
+        # visibility timeout, RabbitMQ at once) and the repeat returns the stored original.
         worker_cancel_long_running_tasks_on_connection_loss=False,
     )
     return app
+
+
+def _broker_transport_options(settings: WorkerSettings) -> dict[str, object]:
+    if settings.broker_is_amqp:
+        # A retry is a new message published before the old one is acknowledged: wait for
+        # RabbitMQ to confirm it is stored, or a broker crash in between loses the task.
+        return {"confirm_publish": True}
+    return {
+        "visibility_timeout": settings.effective_visibility_timeout,
+        # Look for abandoned messages every `restore_interval` seconds (throttle 1: each time).
+        "unacked_restore_interval": settings.restore_interval,
+        "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": settings.restore_mutex_expire,
+    }
 
 
 settings = WorkerSettings.load(load_config())
@@ -96,9 +104,10 @@ def run_worker(*, concurrency: int | None = None, loglevel: str = "INFO", hostna
         sweep_store(services, older_than_seconds=settings.stale_claim_seconds)
     finally:
         services.close()
+    redelivery = ("messages handed back when a worker's connection closes" if settings.broker_is_amqp
+                  else f"visibility timeout {settings.effective_visibility_timeout:g} s")
     print(f"certseal worker: broker {_redacted(settings.broker_url)}, store {config.store_url}, "
-          f"registry {services.registry!r}; hard time limit {settings.time_limit:g} s, "
-          f"visibility timeout {settings.effective_visibility_timeout:g} s", flush=True)
+          f"registry {services.registry!r}; hard time limit {settings.time_limit:g} s, {redelivery}", flush=True)
     with contextlib.ExitStack() as stack:
         _serve_local_cas(config, stack)
         app.worker_main([*worker_argv(concurrency=concurrency, loglevel=loglevel, hostname=hostname), *extra])

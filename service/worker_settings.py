@@ -10,6 +10,9 @@ together, and `load` refuses a set that does not:
 - Redis redelivers a message nobody acknowledged within `visibility_timeout`. That must be
   longer than the hard limit (or a running task is handed to a second worker) plus the longest
   retry countdown (a retried message sits unacknowledged in a worker until its countdown ends).
+  RabbitMQ hands a message back when the connection of the worker holding it closes, and has
+  no such timeout;
+- RabbitMQ keeps no task results: with an AMQP broker the result backend must be named.
 """
 from __future__ import annotations
 
@@ -32,6 +35,11 @@ _KEYS: dict[str, tuple[str, type]] = {
     "restore_mutex_expire": ("CERTSEAL_UNACKED_MUTEX_EXPIRE", int),
 }
 STALE_MARGIN_SECONDS = 60.0
+AMQP_SCHEMES = ("amqp", "amqps", "pyamqp")
+
+
+def is_amqp(url: str) -> bool:
+    return url.split("://", 1)[0].lower() in AMQP_SCHEMES
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,11 @@ class WorkerSettings:
         return self.time_limit + self.retry_backoff_max + 60.0
 
     @property
+    def broker_is_amqp(self) -> bool:
+        """RabbitMQ, rather than Redis with kombu's visibility timeout and unacked restore."""
+        return is_amqp(self.broker_url)
+
+    @property
     def stale_claim_seconds(self) -> float:
         return self.time_limit + STALE_MARGIN_SECONDS
 
@@ -82,7 +95,12 @@ class WorkerSettings:
             if value <= 0:
                 raise ConfigError(f"{where}: must be positive, got {raw!r}")
             values[key] = value
-        backend = environ.get("CERTSEAL_RESULT_BACKEND") or config.worker.get("result_backend") or config.broker_url
+        backend = environ.get("CERTSEAL_RESULT_BACKEND") or config.worker.get("result_backend")
+        if not backend and is_amqp(config.broker_url):
+            raise ConfigError(f"the broker {config.broker_url.split('://', 1)[0]}:// is RabbitMQ, which keeps no task "
+                              f"results: name a result backend (CERTSEAL_RESULT_BACKEND or {config.config_file} "
+                              "[worker] result_backend), e.g. redis://localhost:6379/0")
+        backend = backend or config.broker_url
         settings = cls(broker_url=config.broker_url, result_backend=str(backend), **values)  # type: ignore[arg-type]
         settings.check()
         return settings
@@ -91,8 +109,11 @@ class WorkerSettings:
         if self.soft_time_limit >= self.time_limit:
             raise ConfigError(f"the soft time limit ({self.soft_time_limit:g} s) must be below "
                               f"the hard one ({self.time_limit:g} s)")
+        if is_amqp(self.result_backend):
+            raise ConfigError(f"the result backend {self.result_backend.split('://', 1)[0]}:// is RabbitMQ, which "
+                              "keeps no task results: name another, e.g. redis://localhost:6379/0")
         needed = self.time_limit + self.retry_backoff_max
-        if self.effective_visibility_timeout <= needed:
+        if not self.broker_is_amqp and self.effective_visibility_timeout <= needed:
             raise ConfigError(
                 f"the broker visibility timeout ({self.effective_visibility_timeout:g} s) must exceed the "
                 f"hard time limit plus the longest retry countdown ({needed:g} s), or Redis hands "

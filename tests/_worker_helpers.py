@@ -183,12 +183,14 @@ def production_pki(directory: Path) -> ProductionPki:
     )
 
 
-def client(broker: str) -> Celery:
+def client(broker: str, backend: str | None = None) -> Celery:
     """The workflow's side: a plain Celery app that knows nothing of certseal's code."""
-    app = Celery("workflow", broker=broker, backend=broker)
+    app = Celery("workflow", broker=broker, backend=backend or broker)
     app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"],
                     broker_connection_retry_on_startup=True, result_backend_always_retry=True,
                     redis_retry_on_timeout=True)
+    if broker.startswith("amqp"):
+        app.conf.broker_transport_options = {"confirm_publish": True}  # as the README tells a workflow
     return app
 
 
@@ -294,6 +296,29 @@ def verify_originals(answers: Iterable[dict], store_root: Path, trust_roots: dic
     trust = TrustStore({env: load_trust_roots([path]) for env, path in trust_roots.items()})
     store = LocalStore(store_root)
     return {a["sha256"]: verify_pdf(store.get_uri(a["uri"]), trust).verdict.value for a in answers}
+
+
+@pytest.fixture(scope="module")
+def rabbitmq_vhost() -> Iterator[str]:
+    """A virtual host of its own on the machine's RabbitMQ (127.0.0.1:5672, guest), deleted
+    after the module: queues and messages never meet another test's or the machine's."""
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        pytest.skip("rabbitmqctl not installed")
+    name = f"certseal-test-{os.getpid()}-{os.urandom(3).hex()}"
+
+    def run(*args: str) -> None:
+        done = subprocess.run([ctl, *args], capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise AssertionError(f"rabbitmqctl {' '.join(args)} failed (is RabbitMQ running? "
+                                 f"`rabbitmq-server -detached` starts it): {done.stderr.strip()}")
+
+    run("add_vhost", name)
+    try:
+        run("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
+        yield f"amqp://guest:guest@127.0.0.1:5672/{name}"
+    finally:
+        run("delete_vhost", name)
 
 
 @pytest.fixture(scope="module")

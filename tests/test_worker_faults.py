@@ -38,11 +38,13 @@ TIMEOUT = 150 + 6 * BATCH
 
 
 class Rig:
-    def __init__(self, tmp: Path, broker: str, *, store: Path | None = None) -> None:
+    def __init__(self, tmp: Path, broker: str, *, store: Path | None = None, backend: str | None = None) -> None:
         self.store = store or tmp / "store"
         self.registry = f"sqlite://{tmp / 'registry.db'}"
-        self.worker = WorkerProcess(worker_env(tmp / "home", broker, self.store, self.registry), tmp / "worker.log")
-        self.app = client(broker)
+        extra = {"CERTSEAL_RESULT_BACKEND": backend} if backend else {}
+        env = worker_env(tmp / "home", broker, self.store, self.registry, **extra)
+        self.worker = WorkerProcess(env, tmp / "worker.log")
+        self.app = client(broker, backend)
 
     def send(self, first: int) -> list[tuple[str, AsyncResult]]:
         return [(c["reference"], send_issue(self.app, c)) for c in (certificate(first + i) for i in range(BATCH))]

@@ -76,6 +76,23 @@ def test_celery_app_settings(tmp_path: Path) -> None:
     assert conf.broker_connection_max_retries is None and conf.result_backend_always_retry
 
 
+def test_a_rabbitmq_broker_needs_a_result_backend_and_no_visibility_timeout(tmp_path: Path) -> None:
+    env = {"CERTSEAL_BROKER_URL": "amqp://guest:guest@localhost:5672//"}
+    with pytest.raises(ConfigError, match="RabbitMQ, which keeps no task results.*CERTSEAL_RESULT_BACKEND"):
+        WorkerSettings.load(config(tmp_path, env), environ=env)
+    both_amqp = {**env, "CERTSEAL_RESULT_BACKEND": "amqp://localhost//"}
+    with pytest.raises(ConfigError, match="result backend amqp:// is RabbitMQ"):
+        WorkerSettings.load(config(tmp_path, both_amqp), environ=both_amqp)
+    # A visibility timeout shorter than the limits is Redis's problem, not RabbitMQ's.
+    env.update(CERTSEAL_RESULT_BACKEND="redis://localhost:6379/1", CERTSEAL_VISIBILITY_TIMEOUT="200")
+    settings = WorkerSettings.load(config(tmp_path, env), environ=env)
+    assert settings.broker_is_amqp and settings.result_backend == "redis://localhost:6379/1"
+    options = make_app(settings).conf.broker_transport_options
+    assert options == {"confirm_publish": True}
+    redis_options = make_app(WorkerSettings.load(config(tmp_path), environ={})).conf.broker_transport_options
+    assert "visibility_timeout" in redis_options and "confirm_publish" not in redis_options
+
+
 def test_a_killed_workers_restore_lock_expires_in_seconds_not_minutes(tmp_path: Path) -> None:
     from kombu.transport.redis import Channel
 
