@@ -7,6 +7,7 @@ killed broker comes back with every message it had acknowledged to a sender.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -14,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -93,6 +95,95 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+class RabbitMQNode:
+    """A RabbitMQ node of the test's own (its own name, ports and data directory, nothing from
+    the machine's configuration), so that it can be crashed: SIGKILL to its Erlang VM, whose
+    pid file the node writes. Started again on the same directory, it recovers its durable
+    queues and the persistent messages it had confirmed. Debian's rabbitmq-server runs the node
+    as the rabbitmq user, so this needs root, and a directory that user can reach (pytest's
+    tmp_path is under a directory only root may enter): one of its own under /tmp, removed by
+    `remove`."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="certseal-rabbitmq-"))
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.name = f"certseal-test-{os.getpid()}-{os.urandom(3).hex()}@localhost"
+        self.process: subprocess.Popen | None = None
+
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
+
+    def start(self, timeout: float = 120) -> None:
+        exe = shutil.which("rabbitmq-server")
+        if exe is None:
+            pytest.skip("rabbitmq-server not installed")
+        if os.geteuid() != 0:
+            pytest.skip("a RabbitMQ node of the test's own needs root (it runs as the rabbitmq user)")
+        for sub in ("mnesia", "log"):
+            (self.directory / sub).mkdir(parents=True, exist_ok=True)
+        for path in (self.directory, self.directory / "mnesia", self.directory / "log"):
+            shutil.chown(path, "rabbitmq", "rabbitmq")
+        env = {**os.environ, "RABBITMQ_NODENAME": self.name, "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+               "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(self.dist_port),
+               "RABBITMQ_MNESIA_BASE": str(self.directory / "mnesia"), "RABBITMQ_LOG_BASE": str(self.directory / "log"),
+               "RABBITMQ_CONFIG_FILE": str(self.directory / "no-config"),
+               "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.directory / "no-plugins"),
+               "RABBITMQ_PID_FILE": str(self.directory / "pid")}
+        with (self.directory / "server.out").open("ab") as out:
+            self.process = subprocess.Popen([exe], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._answers_amqp():
+                return
+            if self.process.poll() is not None:
+                raise AssertionError(f"rabbitmq-server exited {self.process.returncode}: "
+                                     f"{(self.directory / 'server.out').read_text(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+        raise AssertionError(f"RabbitMQ node {self.name} did not come up in {timeout:g} s")
+
+    def _answers_amqp(self) -> bool:
+        """The AMQP 0-9-1 greeting answered with a method frame (Connection.Start)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(b"AMQP\x00\x00\x09\x01")
+                return s.recv(1) == b"\x01"
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """A crash: SIGKILL to the Erlang VM, nothing flushed that it had not already."""
+        pid_file = self.directory / "pid"
+        if pid_file.exists():
+            pid = int(pid_file.read_text().split()[0])
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and _running(pid):
+                time.sleep(0.05)
+            pid_file.unlink()
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(20)
+            self.process = None
+
+    def remove(self) -> None:
+        """Killed, and its directory gone."""
+        self.kill()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Alive, not a zombie waiting for its parent to read its exit."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 @dataclass

@@ -1,15 +1,19 @@
-"""The worker on RabbitMQ, for real (a virtual host of its own on the machine's RabbitMQ,
-results in a Redis of the test's own): the broker without Redis's window. A message a worker
-held is handed back the moment its connection closes, so a whole worker SIGKILLed mid batch
-loses nothing, and nothing needs sending again (on Redis the same kill can lose the message
-being taken, and the rest wait out the visibility timeout: test_worker_faults)."""
+"""The worker on RabbitMQ, for real, results in a Redis of the test's own: the broker without
+Redis's window. A message a worker held is handed back the moment its connection closes, and a
+message stays on its queue until acknowledged, so a whole worker SIGKILLed mid batch (on the
+machine's RabbitMQ, a virtual host of its own) or the broker itself crashing (a node of the
+test's own) loses nothing, and nothing needs sending again. On Redis the same faults can lose
+the message being taken, and a killed worker's others wait out the visibility timeout:
+test_worker_faults."""
 from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 from _worker_helpers import (
+    RabbitMQNode,
     RedisServer,
     check_batch,
     rabbitmq_vhost,  # noqa: F401 - fixture
@@ -42,4 +46,33 @@ def test_worker_killed_mid_batch_on_rabbitmq_loses_nothing(tmp_path: Path, redis
     finally:
         rig.worker.stop()
     assert len(events) == 3, events
+    check_batch(sent, rig.store, rig.registry)
+
+
+def test_broker_crash_and_restart_mid_batch_on_rabbitmq_loses_nothing(tmp_path: Path,  # noqa: F811
+                                                                      redis_server: RedisServer) -> None:  # noqa: F811
+    node = RabbitMQNode()
+    try:
+        node.start()
+        rig = Rig(tmp_path, node.url(), backend=redis_server.url(2))
+        rig.worker.start()
+        sent = rig.send(3500)  # each confirmed by the node, hence on its disk, before it returns
+        events: list[str] = []
+
+        def during(done: int) -> None:
+            if not events and done >= BATCH // 3:
+                node.kill()
+                events.append(f"broker killed at {done}")
+                time.sleep(3)
+                node.start()
+                events.append("broker restarted")
+
+        try:
+            wait_all([r for _, r in sent], timeout=TIMEOUT, during=during)
+        finally:
+            rig.worker.stop()
+    finally:
+        node.remove()
+    assert len(events) == 2, events
+    assert rig.worker.starts == 1, "the worker rode out the outage without a restart"
     check_batch(sent, rig.store, rig.registry)
