@@ -55,27 +55,51 @@ def _pool_death_logged(rig: Rig) -> bool:
     return "exited with 'signal 9 (SIGKILL)'" in log or "WorkerLostError" in log
 
 
+def kill_pool_then_worker(rig: Rig, events: list[str],
+                          when_killed: Callable[[], None] = lambda: None) -> Callable[[int], None]:
+    """A batch's `during`: once 2 tasks are done, one pool process SIGKILLed mid-task (its
+    message is rejected back to the queue); once half are done, the whole worker, then started
+    again (its held messages come back as the broker allows). The whole worker not before its
+    main process has logged the first death: killed with it, it would never say so.
+    `when_killed` runs between the worker's death and its new start."""
+
+    def during(done: int) -> None:
+        if not events and done >= 2:
+            os.kill(rig.worker.pool_pids()[0], signal.SIGKILL)
+            events.append(f"pool process killed at {done}")
+        elif len(events) == 1 and done >= BATCH // 2 and _pool_death_logged(rig):
+            rig.worker.kill_all()
+            when_killed()
+            events.append(f"worker killed at {done}")
+            rig.worker.start()
+            events.append("worker restarted")
+
+    return during
+
+
+def crash_broker_once(kill: Callable[[], None], start: Callable[[], None], events: list[str]) -> Callable[[int], None]:
+    """A batch's `during`: the broker SIGKILLed once a third of the tasks are done, and started
+    again 3 s later."""
+
+    def during(done: int) -> None:
+        if not events and done >= BATCH // 3:
+            kill()
+            events.append(f"broker killed at {done}")
+            time.sleep(3)
+            start()
+            events.append("broker restarted")
+
+    return during
+
+
 def test_worker_killed_mid_batch_and_restarted(tmp_path: Path, redis_server: RedisServer) -> None:  # noqa: F811
     rig = Rig(tmp_path, redis_server.url(2))
     rig.worker.start()
     sent = rig.send(3000)
     events: list[str] = []
-
-    def during(done: int) -> None:
-        if not events and done >= 2:
-            # One pool process dies mid-task: its message is rejected back to the queue.
-            os.kill(rig.worker.pool_pids()[0], signal.SIGKILL)
-            events.append(f"pool process killed at {done}")
-        elif len(events) == 1 and done >= BATCH // 2 and _pool_death_logged(rig):
-            # Then the whole worker: its reserved messages wait out the visibility timeout.
-            # (Not before its main process has noticed the first death: killed with it, it
-            # would never say so.)
-            rig.worker.kill_all()
-            _as_if_killed_holding_the_restore_lock(rig, redis_server.url(2))
-            events.append(f"worker killed at {done}")
-            rig.worker.start()
-            events.append("worker restarted")
-
+    # On Redis the killed worker's messages wait out the visibility timeout, and the lock on
+    # the look for them may be left held (see there).
+    during = kill_pool_then_worker(rig, events, lambda: _as_if_killed_holding_the_restore_lock(rig, redis_server.url(2)))
     try:
         sent = _wait_sending_again_what_was_lost(rig, redis_server.url(2), sent, at_most=2, during=during)
     finally:
@@ -165,15 +189,8 @@ def test_broker_crash_and_restart_mid_batch(tmp_path: Path, redis_server: RedisS
     rig.worker.start()
     sent = rig.send(3100)
     events: list[str] = []
-
-    def during(done: int) -> None:
-        if not events and done >= BATCH // 3:
-            redis_server.kill()  # SIGKILL: what it fsynced (appendfsync always) is all it keeps
-            events.append(f"broker killed at {done}")
-            time.sleep(3)
-            redis_server.start()
-            events.append("broker restarted")
-
+    # SIGKILL: what Redis fsynced (appendfsync always) is all it keeps.
+    during = crash_broker_once(redis_server.kill, redis_server.start, events)
     try:
         # The broker crashing while a worker takes a message can lose it: sent again (see there).
         sent = _wait_sending_again_what_was_lost(rig, redis_server.url(3), sent, at_most=1, during=during)

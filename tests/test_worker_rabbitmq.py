@@ -7,9 +7,6 @@ the message being taken, and a killed worker's others wait out the visibility ti
 test_worker_faults."""
 from __future__ import annotations
 
-import os
-import signal
-import time
 from pathlib import Path
 
 from _worker_helpers import (
@@ -20,7 +17,7 @@ from _worker_helpers import (
     redis_server,  # noqa: F401 - fixture
     wait_all,
 )
-from test_worker_faults import BATCH, TIMEOUT, Rig, _pool_death_logged
+from test_worker_faults import TIMEOUT, Rig, crash_broker_once, kill_pool_then_worker
 
 
 def test_worker_killed_mid_batch_on_rabbitmq_loses_nothing(tmp_path: Path, redis_server: RedisServer,  # noqa: F811
@@ -30,19 +27,8 @@ def test_worker_killed_mid_batch_on_rabbitmq_loses_nothing(tmp_path: Path, redis
     assert "messages handed back when a worker's connection closes" in rig.worker.log()
     sent = rig.send(3400)
     events: list[str] = []
-
-    def during(done: int) -> None:
-        if not events and done >= 2:
-            os.kill(rig.worker.pool_pids()[0], signal.SIGKILL)
-            events.append(f"pool process killed at {done}")
-        elif len(events) == 1 and done >= BATCH // 2 and _pool_death_logged(rig):
-            rig.worker.kill_all()
-            events.append(f"worker killed at {done}")
-            rig.worker.start()
-            events.append("worker restarted")
-
     try:
-        wait_all([r for _, r in sent], timeout=TIMEOUT, during=during)
+        wait_all([r for _, r in sent], timeout=TIMEOUT, during=kill_pool_then_worker(rig, events))
     finally:
         rig.worker.stop()
     assert len(events) == 3, events
@@ -58,17 +44,8 @@ def test_broker_crash_and_restart_mid_batch_on_rabbitmq_loses_nothing(tmp_path: 
         rig.worker.start()
         sent = rig.send(3500)  # each confirmed by the node, hence on its disk, before it returns
         events: list[str] = []
-
-        def during(done: int) -> None:
-            if not events and done >= BATCH // 3:
-                node.kill()
-                events.append(f"broker killed at {done}")
-                time.sleep(3)
-                node.start()
-                events.append("broker restarted")
-
         try:
-            wait_all([r for _, r in sent], timeout=TIMEOUT, during=during)
+            wait_all([r for _, r in sent], timeout=TIMEOUT, during=crash_broker_once(node.kill, node.start, events))
         finally:
             rig.worker.stop()
     finally:
