@@ -80,6 +80,7 @@ def penalty(rows: list[int], cols: list[int], n: int) -> int:
 
 
 def _bits(matrix: list[list[bool | None]]) -> list[int]:
+    """Each row as an int, a set bit per true module (column 0 the highest bit)."""
     return [int("".join("1" if module else "0" for module in row), 2) for row in matrix]
 
 
@@ -97,7 +98,7 @@ def _data_modules(version: int) -> tuple[Lines, Lines]:
     probe.setup_type_info(True, 0)
     if version >= 7:
         probe.setup_type_number(True)
-    rows = [int("".join("1" if module is None else "0" for module in row), 2) for row in probe.modules]
+    rows = _bits([[module is None for module in row] for row in probe.modules])
     return tuple(rows), tuple(_transpose(rows, probe.modules_count))
 
 
@@ -107,7 +108,7 @@ def _mask_lines(n: int) -> tuple[tuple[Lines, ...], tuple[Lines, ...]]:
     rows_by_mask, cols_by_mask = [], []
     for pattern in range(8):
         flips = util.mask_func(pattern)
-        rows = [int("".join("1" if flips(i, j) else "0" for j in range(n)), 2) for i in range(n)]
+        rows = _bits([[flips(i, j) for j in range(n)] for i in range(n)])
         rows_by_mask.append(tuple(rows))
         cols_by_mask.append(tuple(_transpose(rows, n)))
     return tuple(rows_by_mask), tuple(cols_by_mask)
