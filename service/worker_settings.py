@@ -38,8 +38,12 @@ STALE_MARGIN_SECONDS = 60.0
 AMQP_SCHEMES = ("amqp", "amqps", "pyamqp")
 
 
+def scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower()
+
+
 def is_amqp(url: str) -> bool:
-    return url.split("://", 1)[0].lower() in AMQP_SCHEMES
+    return scheme(url) in AMQP_SCHEMES
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ class WorkerSettings:
             values[key] = value
         backend = environ.get("CERTSEAL_RESULT_BACKEND") or config.worker.get("result_backend")
         if not backend and is_amqp(config.broker_url):
-            raise ConfigError(f"the broker {config.broker_url.split('://', 1)[0]}:// is RabbitMQ, which keeps no task "
+            raise ConfigError(f"the broker {scheme(config.broker_url)}:// is RabbitMQ, which keeps no task "
                               f"results: name a result backend (CERTSEAL_RESULT_BACKEND or {config.config_file} "
                               "[worker] result_backend), e.g. redis://localhost:6379/0")
         backend = backend or config.broker_url
@@ -110,7 +114,7 @@ class WorkerSettings:
             raise ConfigError(f"the soft time limit ({self.soft_time_limit:g} s) must be below "
                               f"the hard one ({self.time_limit:g} s)")
         if is_amqp(self.result_backend):
-            raise ConfigError(f"the result backend {self.result_backend.split('://', 1)[0]}:// is RabbitMQ, which "
+            raise ConfigError(f"the result backend {scheme(self.result_backend)}:// is RabbitMQ, which "
                               "keeps no task results: name another, e.g. redis://localhost:6379/0")
         needed = self.time_limit + self.retry_backoff_max
         if not self.broker_is_amqp and self.effective_visibility_timeout <= needed:

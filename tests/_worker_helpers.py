@@ -326,11 +326,12 @@ def task_ids_held_by_broker(broker: str, queue: str = "certseal") -> set[str] | 
     import json
 
     import redis
+    from kombu.transport.redis import Channel
 
     try:
         client = redis.Redis.from_url(broker, socket_timeout=5)
         queued = client.lrange(queue, 0, -1)
-        unacked = client.hvals("unacked")
+        unacked = client.hvals(Channel.unacked_key)
     except redis.RedisError:
         return None
     ids = {json.loads(raw)["headers"]["id"] for raw in queued}
